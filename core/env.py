@@ -1,0 +1,134 @@
+"""Environments: the user, the context and the per-transaction cache that recordsets share."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from .exceptions import KontoraError
+
+SUPERUSER_ID = 1
+_logger = logging.getLogger(__name__)
+
+
+class TransactionState:
+    """What every environment of one transaction shares: cache, pending recomputes, callbacks."""
+
+    def __init__(self):
+        self.cache: dict = {}
+        self.tocompute: dict = {}
+        self.protected: dict = {}
+        self.after_commit: list = []
+        self.registry_changed = False
+
+
+class Environment:
+    """``env["crm.lead"]`` gives the model's empty recordset for this user and context."""
+
+    def __init__(self, registry, uid=SUPERUSER_ID, context=None, su=False, state=None):
+        self.registry = registry
+        self.uid = uid
+        self.context = dict(context or {})
+        self.su = su
+        self.state = state or TransactionState()
+
+    def __getitem__(self, model_name):
+        try:
+            cls = self.registry.models[model_name]
+        except KeyError:
+            raise KontoraError(f"unknown model {model_name!r}") from None
+        return cls._browse_cls(self, (), ())
+
+    def __contains__(self, model_name):
+        return model_name in self.registry.models
+
+    @property
+    def db(self):
+        return self.registry.db
+
+    @property
+    def user(self):
+        return self["res.users"].sudo().browse(self.uid)
+
+    @property
+    def lang(self):
+        return self.context.get("lang") or "en"
+
+    def _copy(self, **changes):
+        values = {"uid": self.uid, "context": self.context, "su": self.su, **changes}
+        return Environment(self.registry, values["uid"], values["context"], values["su"], self.state)
+
+    def sudo(self, flag=True):
+        """An environment that bypasses access checks: for trusted server code only."""
+        return self._copy(su=bool(flag))
+
+    def with_user(self, user):
+        uid = user.id if hasattr(user, "_ids") else int(user)
+        return self._copy(uid=uid, su=False)
+
+    def with_context(self, *args, **kwargs):
+        context = dict(args[0]) if args else dict(self.context)
+        context.update(kwargs)
+        return self._copy(context=context)
+
+    def ref(self, xml_id, raise_if_not_found=True):
+        """The record with external id ``addon.name``."""
+        return self.registry.data.ref(self, xml_id, raise_if_not_found)
+
+    def translate(self, text):
+        return self.registry.translate(text, self.lang)
+
+    def recompute(self, field=None):
+        """Recompute queued stored computed fields (one field, or all until none is left)."""
+        from .orm_write import recompute_field
+
+        if field is not None:
+            recompute_field(self, field)
+            return
+        tocompute = self.state.tocompute
+        guard = 0
+        while True:
+            pending = [f for f, ids in tocompute.items() if ids]
+            if not pending:
+                tocompute.clear()
+                return
+            for f in pending:
+                recompute_field(self, f)
+            guard += 1
+            if guard > 1000:
+                raise KontoraError("recompute does not settle: computed fields depend on each other in a loop")
+
+    def invalidate_all(self):
+        """Forget every cached value (after raw SQL, or to see other transactions' writes)."""
+        self.state.cache.clear()
+
+    def on_commit(self, callback):
+        """Run ``callback()`` after the transaction commits (e.g. to enqueue a job)."""
+        self.state.after_commit.append(callback)
+
+    def enqueue(self, job_name, **payload):
+        """Queue a background job once this transaction has committed."""
+        registry = self.registry
+        self.on_commit(lambda: registry.jobs.enqueue(job_name, **payload))
+
+
+@contextlib.contextmanager
+def transaction(registry, uid=SUPERUSER_ID, context=None, write=True, su=False):
+    """One unit of work: a transaction and an environment; commit on success, else roll back.
+
+    ``write=True`` takes SQLite's write lock at the start so that concurrent writers queue
+    instead of failing on a lock upgrade.
+    """
+    db = registry.db
+    env = Environment(registry, uid, context, su)
+    manager = db.write_transaction() if write else db.atomic()
+    with manager:
+        yield env
+        env.recompute()
+    for callback in env.state.after_commit:
+        try:
+            callback()
+        except Exception:  # a failed enqueue must not undo a committed change
+            _logger.exception("after-commit callback failed")
+    if env.state.registry_changed:
+        registry.reload_if_changed()

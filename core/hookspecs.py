@@ -1,0 +1,113 @@
+"""Every hook an addon can implement, grouped by phase. Add hooks; never change one.
+
+An addon implements a hook by defining a function of the same name in its ``__init__.py``
+decorated with ``core.plugins.hookimpl``. Only installed addons are registered.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("kontora")
+
+# -- Registry build: called once per build, in dependency order -----------------------------
+
+
+@hookspec
+def register_models():
+    """Return the model classes the addon declares (``_name``) or extends (``_inherit``).
+
+    :returns: a list of ``core.models.Model`` subclasses.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_jobs():
+    """Return the background jobs and periodic tasks the addon provides.
+
+    :returns: a list of ``core.jobs.Job`` (a name, a function ``fn(env, **payload)``,
+        retries, a retry delay, and for periodic tasks a ``core.jobs.crontab(...)``).
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def registry_built(registry):
+    """Called after a registry is composed and validated, before it serves anything.
+
+    :param registry: the new ``core.registry.Registry``.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -- Web and command line ----------------------------------------------------------------------
+
+
+@hookspec
+def register_routes():
+    """Return Flask blueprints the addon adds to the web application.
+
+    :returns: a list of ``flask.Blueprint``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands to the ``kontora`` command line.
+
+    :param cli: the root ``click.Group``; call ``cli.add_command(...)``.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -- Addon lifecycle -----------------------------------------------------------------------------
+
+
+@hookspec
+def addon_installed(env, addon):
+    """Called in the install transaction after the addon's tables and data exist.
+
+    :param env: a superuser ``Environment`` on the new registry.
+    :param addon: the technical name of the addon just installed.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -- Record events: once per batch, after the change is stored ---------------------------------
+
+
+@hookspec
+def record_created(env, model, records):
+    """Records were created (one call per ``create`` batch).
+
+    :param env: the environment of the change. :param model: the model name.
+    :param records: the new recordset.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def record_written(env, model, records, vals):
+    """Records were changed (one call per ``write``).
+
+    :param vals: the field values written (x2many fields as commands).
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def record_deleted(env, model, ids):
+    """Records were deleted (one call per ``unlink``).
+
+    :param ids: the ids that no longer exist.
+
+    .. versionadded:: 0.1
+    """

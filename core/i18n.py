@@ -1,0 +1,32 @@
+"""Translations of user-facing text (gettext catalogs of core and addons)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+_CATALOGS: dict[str, dict[str, str]] = {}
+CORE_I18N = Path(__file__).resolve().parent / "i18n"
+
+
+def load_catalog(lang: str, folders=()) -> dict[str, str]:
+    """Merge ``<folder>/<lang>.po`` of core and the given addon folders."""
+    messages: dict[str, str] = {}
+    for folder in (CORE_I18N, *folders):
+        path = Path(folder) / f"{lang}.po"
+        if path.is_file():
+            with open(path, "rb") as fh:
+                for message in read_po(fh, locale=lang):
+                    if message.id and message.string:
+                        messages[message.id] = message.string
+    return messages
+
+
+def translate(text: str, lang: str | None) -> str:
+    if not lang or lang == "en" or not text:
+        return text
+    catalog = _CATALOGS.get(lang)
+    if catalog is None:
+        catalog = _CATALOGS[lang] = load_catalog(lang)
+    return catalog.get(text, text)
