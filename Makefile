@@ -1,0 +1,36 @@
+# Kontora: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DB := var/kontora.sqlite3
+
+.PHONY: run test lint bench clean
+
+$(BIN)/kontora: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: $(BIN)/kontora
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(DB): | $(BIN)/kontora
+	$(BIN)/kontora init --demo
+
+run: $(BIN)/kontora $(DB)
+	@echo "Demo login: admin / admin"
+	$(BIN)/kontora serve
+
+test: $(VENV)/.test-deps
+	$(BIN)/pytest
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: $(BIN)/kontora
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var

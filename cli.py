@@ -1,0 +1,278 @@
+"""The ``kontora`` command line: set up a database, manage addons, serve, back up."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from core.config import load_config
+from core.exceptions import KontoraError
+from core.modules import AddonManager, Progress, open_registry
+
+
+class ClickProgress(Progress):
+    """Progress bars on stderr for long steps."""
+
+    def __init__(self):
+        self._bar = None
+
+    def start(self, label, total):
+        self.finish()
+        self._bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_pos=True)
+        self._bar.__enter__()
+
+    def advance(self, amount=1):
+        if self._bar is not None:
+            self._bar.update(amount)
+
+    def finish(self):
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+    def message(self, text):
+        click.echo(text, err=True)
+
+
+def _config(ctx):
+    if "config" not in ctx.obj:
+        ctx.obj["config"] = load_config(ctx.obj.get("config_path"))
+        logging.basicConfig(
+            level=ctx.obj["config"]["log.level"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    return ctx.obj["config"]
+
+
+def _manager(ctx) -> AddonManager:
+    return AddonManager(_config(ctx), progress=ClickProgress())
+
+
+def _names(values) -> list[str]:
+    names = []
+    for value in values:
+        names.extend(part.strip() for part in value.split(",") if part.strip())
+    return names
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A TOML file overriding defaults.")
+@click.pass_context
+def cli(ctx, config_path):
+    """Kontora: an ERP for sales, stock and invoicing, extended with addons."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Load demo data as well.")
+@click.option("--addons", "addons", default="", help="Comma-separated addons (default: every addon found).")
+@click.pass_context
+def init(ctx, demo, addons):
+    """Create the database and install addons into it."""
+    manager = _manager(ctx)
+    names = _names([addons]) if addons else [
+        name for name, info in manager.addons.items() if not info.error and info.source == "folder"
+    ]
+    plan = manager.plan_install(names)
+    registry = manager.install(names, demo=demo)
+    installed = ", ".join(a.name for a in plan) or "nothing new"
+    click.echo(f"Database {manager.config.database_url} ready; installed: {installed}")
+    return registry
+
+
+@cli.group()
+def addons():
+    """List, install, upgrade and uninstall addons."""
+
+
+@addons.command("list")
+@click.pass_context
+def addons_list(ctx):
+    """Addons on disk with their versions and state."""
+    rows = _manager(ctx).listing()
+    header = ("NAME", "VERSION", "INSTALLED", "STATE", "SUMMARY")
+    table = [(r["name"], r["version"], r["installed_version"] or "-", r["state"], r["summary"]) for r in rows]
+    widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(4)]
+    for row in [header, *table]:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row[:4], widths, strict=True)) + "  " + str(row[4]))
+
+
+def _confirm(text, yes):
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise KontoraError(f"{text} — not confirmed; run again with --yes")
+    if not click.confirm(text, default=False):
+        raise KontoraError("cancelled")
+
+
+@addons.command("install")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--demo", is_flag=True, help="Load demo data as well.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def addons_install(ctx, names, demo, yes):
+    """Install addons and the addons they depend on."""
+    manager = _manager(ctx)
+    names = _names(names)
+    plan = manager.plan_install(names)
+    if not plan:
+        click.echo("Already installed: " + ", ".join(names))
+        return
+    extra = [a.name for a in plan if a.name not in names]
+    text = "Install " + ", ".join(a.name for a in plan)
+    if extra:
+        text += f" (needed: {', '.join(extra)})"
+    _confirm(text + "?", yes or not extra)
+    manager.install(names, demo=demo)
+    click.echo("Installed: " + ", ".join(a.name for a in plan))
+
+
+@addons.command("uninstall")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def addons_uninstall(ctx, names, yes):
+    """Uninstall addons, and those depending on them, dropping their tables and data."""
+    manager = _manager(ctx)
+    names = _names(names)
+    plan = manager.plan_uninstall(names)
+    extra = [n for n in plan if n not in names]
+    text = "Uninstall " + ", ".join(plan) + " and delete their data"
+    if extra:
+        text += f" ({', '.join(extra)} depend on {', '.join(names)})"
+    _confirm(text + "?", yes)
+    manager.uninstall(names)
+    click.echo("Uninstalled: " + ", ".join(plan))
+
+
+@addons.command("upgrade")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Upgrade every addon whose version on disk is newer.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def addons_upgrade(ctx, names, all_, yes):
+    """Upgrade addons: schema, migration steps, data."""
+    if not names and not all_:
+        raise click.UsageError("name addons to upgrade, or use --all")
+    manager = _manager(ctx)
+    plan = manager.plan_upgrade(_names(names) or None)
+    if not plan:
+        click.echo("Everything is up to date.")
+        return
+    _confirm("Upgrade " + ", ".join(a.name for a in plan) + "?", yes or bool(names))
+    manager.upgrade(_names(names) or None)
+    click.echo("Upgraded: " + ", ".join(f"{a.name} {a.version}" for a in plan))
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (server.host).")
+@click.option("--port", type=int, default=None, help="Port (server.port).")
+@click.option("--workers", type=int, default=None, help="Worker processes (server.workers).")
+@click.pass_context
+def serve(ctx, host, port, workers):
+    """Serve the web application with gunicorn."""
+    from core.server import serve as run_server
+
+    config = _config(ctx)
+    overrides = {k: v for k, v in {"server.host": host, "server.port": port, "server.workers": workers}.items() if v}
+    config = config.replace(**overrides) if overrides else config
+    open_registry(config)
+    run_server(config)
+
+
+@cli.command()
+@click.pass_context
+def worker(ctx):
+    """Run the background job consumer (mail, periodic tasks)."""
+    from core.jobs import run_worker
+
+    run_worker(_config(ctx))
+
+
+@cli.command()
+@click.pass_context
+def shell(ctx):
+    """An interactive Python shell with `registry` and a superuser `env`."""
+    import code
+
+    registry = open_registry(_config(ctx))
+    env = registry.env(su=True)
+    banner = (
+        "Kontora shell. `env['res.partner'].search([])`; `env.db.commit()` is not needed inside "
+        "`with registry.transaction() as env:` blocks."
+    )
+    code.interact(banner=banner, local={"registry": registry, "env": env})
+
+
+@cli.group()
+def db():
+    """Back up and restore the database."""
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def db_backup(ctx, file):
+    """Write a consistent copy of the database to FILE (works while the server runs)."""
+    from core.backup import backup
+
+    backup(_config(ctx), file, progress=ClickProgress())
+    click.echo(f"Backup written to {file}")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def db_restore(ctx, file, yes):
+    """Replace the database with the backup in FILE."""
+    from core.backup import restore
+
+    config = _config(ctx)
+    _confirm(f"Replace {config.database_url} with {file}?", yes)
+    restore(config, file, progress=ClickProgress())
+    click.echo(f"Database restored from {file}")
+
+
+def _add_addon_commands():
+    """Commands of installed addons (``register_commands``), when a database is there."""
+    try:
+        config = load_config()
+        manager = AddonManager(config)
+        if not manager.installed():
+            return
+        from core.registry import Registry
+
+        registry = Registry.load(config, manager.db)
+        registry.pm.hook.register_commands(cli=cli)
+    except Exception:  # a broken database must not break `kontora --help` or `kontora init`
+        logging.getLogger(__name__).debug("addon commands not loaded", exc_info=True)
+
+
+def main(argv=None):
+    """Entry point: user errors print one line and exit 1; usage errors exit 2."""
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] not in ("init", "addons", "db", "--help"):
+        _add_addon_commands()
+    try:
+        cli.main(args=argv, prog_name="kontora", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KontoraError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        logging.getLogger("kontora").debug("unexpected error", exc_info=True)
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (set KONTORA_LOG_LEVEL=DEBUG for details)", err=True)
+        sys.exit(1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

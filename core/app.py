@@ -1,0 +1,85 @@
+"""The web application: ``create_app(config)``; one request, one transaction."""
+
+from __future__ import annotations
+
+from flask import Flask, g, render_template
+
+from .config import load_config
+from .exceptions import KontoraError
+from .modules import AddonManager
+from .registry import Registry
+
+
+class RegistryHolder:
+    """This process's registry, rebuilt when another process changes the installed addons."""
+
+    def __init__(self, config):
+        self.config = config
+        self._registry = None
+
+    def get(self) -> Registry:
+        if self._registry is None:
+            manager = AddonManager(self.config)
+            if not manager.installed():
+                raise KontoraError(f"the database {self.config.database_url} is not initialised: run `kontora init`")
+            self._registry = Registry.load(self.config, manager.db)
+        else:
+            self._registry.reload_if_changed()
+        return self._registry
+
+
+def create_app(config=None) -> Flask:
+    """Build the Flask application for a configuration (the default one if none is given)."""
+    config = config or load_config()
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = config["server.secret_key"]
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.extensions["kontora"] = holder = RegistryHolder(config)
+
+    @app.before_request
+    def open_database():
+        registry = holder.get()
+        g.registry = registry
+        registry.db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_database(_exc=None):
+        registry = g.pop("registry", None)
+        if registry is not None and not registry.db.is_closed():
+            registry.db.close()
+
+    @app.route("/")
+    def home():
+        with g.registry.transaction(write=False) as env:
+            modules = env["ir.module.module"].search([("state", "=", "installed")])
+            rows = modules.read(["name", "latest_version"])
+        infos = g.registry.all_addons
+        addons = [
+            {"name": r["name"], "version": r["latest_version"], "summary": infos[r["name"]].summary if r["name"] in infos else ""}
+            for r in rows
+        ]
+        return render_template("home.html", addons=addons, database=config.database_url)
+
+    @app.route("/healthz")
+    def healthz():
+        with g.registry.transaction(write=False) as env:
+            env["ir.module.module"].search_count([])
+        return {"status": "ok", "registry_version": g.registry.version}
+
+    holder_registry = None
+    try:
+        holder_registry = holder.get()
+    except KontoraError:
+        holder_registry = None
+    if holder_registry is not None:
+        for _addon, blueprints in _routes(holder_registry):
+            for blueprint in blueprints:
+                app.register_blueprint(blueprint)
+    return app
+
+
+def _routes(registry):
+    from .plugins import call_in_order
+
+    return call_in_order(registry.pm, "register_routes", registry.addon_names)
