@@ -18,6 +18,7 @@ OPERATORS = {
     "=like", "=ilike", "child_of", "parent_of",
 }
 NEGATIVE = {"!=": "=", "not in": "in", "not like": "like", "not ilike": "ilike"}
+INVERSE = {**NEGATIVE, **{v: k for k, v in NEGATIVE.items()}, "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 MAX_DEPTH = 64
 MAX_LEAVES = 2000
 GRANULARITIES = ("day", "week", "month", "quarter", "year")
@@ -84,17 +85,25 @@ class Query:
         self.where = expression if self.where is None else (self.where & expression)
         return self
 
-    def _parse(self, items, depth):
+    def _parse(self, items, depth, negate=False):
+        """Prefix form to an expression; '!' is pushed down to the terms as Odoo does,
+        so that ``!(x in [1])`` also matches rows where x is empty."""
         if depth > MAX_DEPTH:
             raise DomainError(f"the domain nests deeper than {MAX_DEPTH} levels")
         head, rest = items[0], items[1:]
         if head == "!":
-            expression, rest = self._parse(rest, depth + 1)
-            return ~expression, rest
+            return self._parse(rest, depth + 1, not negate)
         if head in ("&", "|"):
-            left, rest = self._parse(rest, depth + 1)
-            right, rest = self._parse(rest, depth + 1)
-            return (left & right if head == "&" else left | right), rest
+            left, rest = self._parse(rest, depth + 1, negate)
+            right, rest = self._parse(rest, depth + 1, negate)
+            conjunction = (head == "&") != negate
+            return (left & right if conjunction else left | right), rest
+        if negate:
+            path, operator, value = head
+            inverse = INVERSE.get(operator.lower())
+            if inverse is None:
+                return ~self._leaf(head), rest
+            return self._leaf((path, inverse, value)), rest
         return self._leaf(head), rest
 
     def _new_alias(self, model):
@@ -336,11 +345,11 @@ class Query:
             step = f'SELECT c.id FROM "{tname}" c JOIN tree ON c."{parent}" = tree.id'
         else:
             step = f'SELECT c."{parent}" FROM "{tname}" c JOIN tree ON c.id = tree.id WHERE c."{parent}" IS NOT NULL'
-        sql = (
-            f'id IN (WITH RECURSIVE tree(id) AS (SELECT id FROM "{tname}" WHERE id IN ({placeholders}) '
-            f"UNION {step}) SELECT id FROM tree)"
+        hierarchy_ids = SQL(
+            f'(WITH RECURSIVE tree(id) AS (SELECT id FROM "{tname}" WHERE id IN ({placeholders}) '
+            f"UNION {step}) SELECT id FROM tree)",
+            ids,
         )
-        hierarchy_ids = SQL(f"SELECT id FROM \"{tname}\" WHERE {sql}", ids)
         if field.name == "id":
             return table.id.in_(hierarchy_ids)
         if field.type == "many2one":

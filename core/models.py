@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+import sqlite3
 
 import peewee
+import psycopg2
 
 from . import fields as F
 from .exceptions import AccessError, MissingError, UserError, ValidationError
@@ -635,6 +636,9 @@ def check_required_columns(model, names_values: dict):
                     )
 
 
+_INTEGRITY_ERRORS = (peewee.IntegrityError, sqlite3.IntegrityError, psycopg2.IntegrityError)
+
+
 def translate_integrity(model):
     """A context manager turning IntegrityError into a readable ValidationError."""
     return _IntegrityGuard(model)
@@ -648,9 +652,7 @@ class _IntegrityGuard:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None and issubclass(exc_type, peewee.IntegrityError):
+        if exc_type is not None and issubclass(exc_type, _INTEGRITY_ERRORS):
             raise self.model._translate_integrity_error(exc) from None
         return False
 
-
-__all__ = ["Model", "AccessError", "defaultdict"]

@@ -91,6 +91,7 @@ def create_records(model, vals_list):
     for name, values in columns.items():
         cache.setdefault(fields_[name], {}).update(zip(ids, values, strict=True))
     records = model._browse(tuple(ids))
+    _invalidate_inverse_x2many(model, [n for n in columns if fields_[n].type == "many2one"])
 
     other = [k for k in keys if not fields_[k].stored_column and not fields_[k].compute]
     for name in other:
