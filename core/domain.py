@@ -6,8 +6,7 @@ import datetime
 import re
 from decimal import Decimal
 
-import peewee
-from peewee import JOIN, SQL, Case, NodeList, fn
+from peewee import JOIN, SQL, NodeList, fn
 
 from . import fields as F
 from .db import is_postgres
@@ -74,9 +73,9 @@ class Query:
     # -- building -------------------------------------------------------------------------------
     def add_domain(self, domain, apply_active=True):
         items = normalize(domain)
-        if apply_active and "active" in self.model._fields and self.env.context.get("active_test", True):
-            if not any(isinstance(i, tuple) and i[0].split(".")[0] == "active" for i in items):
-                items = ["&", ("active", "=", True)] + items if items else [("active", "=", True)]
+        wants_active = apply_active and "active" in self.model._fields and self.env.context.get("active_test", True)
+        if wants_active and not any(isinstance(i, tuple) and i[0].split(".")[0] == "active" for i in items):
+            items = ["&", ("active", "=", True)] + items if items else [("active", "=", True)]
         if not items:
             return self
         expression, rest = self._parse(items, 0)
@@ -204,9 +203,13 @@ class Query:
         column = getattr(table, field.name)
         if field.type == "many2one" and isinstance(value, str) and operator not in ("in", "not in"):
             return self._many2one_by_name(column, field, operator, value)
-        if field.type == "many2one" and isinstance(value, list | tuple) and operator in ("in", "not in"):
-            if any(isinstance(v, str) for v in value):
-                raise DomainError(f"{leaf!r}: ids expected for {field.name}")
+        if (
+            field.type == "many2one"
+            and isinstance(value, list | tuple)
+            and operator in ("in", "not in")
+            and any(isinstance(v, str) for v in value)
+        ):
+            raise DomainError(f"{leaf!r}: ids expected for {field.name}")
         return self._scalar(column, field, operator, value, leaf)
 
     def _convert(self, field, value, leaf):
@@ -406,8 +409,6 @@ class Query:
             query = query.limit(limit)
         if offset:
             query = query.offset(offset)
-        if self.joins:  # a join can repeat a row only through x2many, which we never join
-            query = query.distinct() if False else query
         return [row[0] for row in query.tuples()]
 
     def count(self, limit=None) -> int:
@@ -497,7 +498,7 @@ class Query:
             return fn.strftime("%Y-%m-01", column)
         if granularity == "year":
             return fn.strftime("%Y-01-01", column)
-        month = fn.CAST(fn.strftime("%m", column).cast("INTEGER"), "INTEGER") if False else fn.strftime("%m", column).cast("INTEGER")
+        month = fn.strftime("%m", column).cast("INTEGER")
         quarter_month = ((month - 1) / 3) * 3 + 1
         return fn.printf("%s-%02d-01", fn.strftime("%Y", column), quarter_month)
 
@@ -519,15 +520,14 @@ class Query:
         if func == "count":
             return fn.COUNT(column), (spec, field, func)
         if func == "count_distinct":
-            return fn.COUNT(column.distinct()) if False else NodeList((SQL("COUNT(DISTINCT"), column, SQL(")")), glue=" "), (spec, field, func)
+            return NodeList((SQL("COUNT(DISTINCT"), column, SQL(")"))), (spec, field, func)
         sql_func = {"sum": fn.SUM, "avg": fn.AVG, "min": fn.MIN, "max": fn.MAX}[func]
         return sql_func(column), (spec, field, func)
 
 
 def _check_limit(limit, offset):
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise DomainError(f"limit must be a whole number >= 0, got {limit!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise DomainError(f"limit must be a whole number >= 0, got {limit!r}")
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise DomainError(f"offset must be a whole number >= 0, got {offset!r}")
     return limit, offset
@@ -564,4 +564,4 @@ def _sort_key(value):
     return value
 
 
-__all__ = ["Query", "normalize", "Case", "peewee"]
+__all__ = ["Query", "normalize"]

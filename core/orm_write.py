@@ -241,6 +241,7 @@ def unlink_records(records):
     _modified(records, names, before=True, exclude_self=True)
     registry = env.registry
     table = records._table
+    _apply_soft_ondelete(records, ids)
     with translate_integrity(records):
         for chunk in _chunks(ids, 1000):
             table.delete().where(table.id.in_(chunk)).execute()
@@ -258,6 +259,27 @@ def unlink_records(records):
     _invalidate_nonstored(env)
     registry.hook_event("record_deleted", env=env, model=model_name, ids=ids)
     env.recompute()
+
+
+def _apply_soft_ondelete(records, ids):
+    """``ondelete`` of many2ones the database does not enforce (see core.schema.has_db_fk)."""
+    env = records.env
+    for field in env.registry.soft_foreign_keys.get(records._name, ()):
+        referencing = env[field.model_name].sudo().with_context(active_test=False)
+        found = referencing.search([(field.name, "in", ids)])
+        if field.model_name == records._name:
+            found = found - records
+        if not found:
+            continue
+        if field.ondelete == "restrict":
+            raise UserError(
+                f"{records._description} is still used by {len(found)} {referencing._description} record(s) "
+                f"({field.model_name}.{field.name})"
+            )
+        if field.ondelete == "cascade":
+            found.unlink()
+        else:
+            found.write({field.name: None})
 
 
 # -- x2many commands -----------------------------------------------------------------------------------
@@ -460,7 +482,7 @@ def recompute_field(env, field):
         key = tuple(_hashable(cache[s][id_]) for s in stored)
         by_value.setdefault(key, []).append(id_)
     with translate_integrity(model):
-        for key, group in by_value.items():
+        for group in by_value.values():
             values = {table._meta.fields[s.name]: cache[s][group[0]] for s in stored}
             for chunk in _chunks(group, 1000):
                 table.update(values).where(table.id.in_(chunk)).execute()

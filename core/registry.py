@@ -14,6 +14,7 @@ from .db import database_from_url, is_postgres, table_names
 from .exceptions import AddonError
 from .models import Model
 from .plugins import call_in_order, make_plugin_manager
+from .schema import has_db_fk
 
 _logger = logging.getLogger(__name__)
 VERSION_KEY = "base.registry_version"
@@ -53,6 +54,7 @@ class Registry:
         self.constraint_methods: dict = defaultdict(list)
         self.inverse_one2many: dict = defaultdict(list)
         self.model_origin: dict = {}
+        self.soft_foreign_keys: dict = defaultdict(list)
         self._computed_by: dict = {}
         self._build(list(custom_fields))
         from .data import DataLoader
@@ -113,7 +115,7 @@ class Registry:
         for name, cls in self.models.items():
             if not cls._abstract:
                 self.tables[name] = self._make_table(cls)
-        for name, cls in self.models.items():
+        for cls in self.models.values():
             if not cls._abstract:
                 self._link_relations(cls)
         for cls in self.models.values():
@@ -223,6 +225,8 @@ class Registry:
                     comodel._table, column_name=fname, null=True, lazy_load=False, on_delete=field.ondelete.upper()
                 )
                 table._meta.add_field(fname, fk)
+                if not has_db_fk(self, cls, field):
+                    self.soft_foreign_keys[field.comodel_name].append(field)
             elif field.type == "one2many":
                 inverse = comodel._fields.get(field.inverse_name)
                 if inverse is None or inverse.type != "many2one":

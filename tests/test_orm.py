@@ -20,7 +20,9 @@ def make_order(env, partner=None, lines=()):
     return env["orm.order"].create(
         {
             "partner_id": partner.id if partner else None,
-            "line_ids": [(0, 0, {"product": p, "quantity": q, "price_unit": u}) for p, q, u in lines],
+            "line_ids": [
+                (0, 0, {"product": p, "quantity": q, "price_unit": u}) for p, q, u in lines
+            ],
         }
     )
 
@@ -48,7 +50,10 @@ def test_stored_total_follows_lines_added_changed_and_deleted_in_batch(env):
     assert order.line_count == 2
     # add lines in a batch through the line model
     env["orm.order.line"].create(
-        [{"order_id": order.id, "product": f"C{i}", "quantity": 1, "price_unit": "1.10"} for i in range(10)]
+        [
+            {"order_id": order.id, "product": f"C{i}", "quantity": 1, "price_unit": "1.10"}
+            for i in range(10)
+        ]
     )
     env.invalidate_all()
     assert order.amount_total == Decimal("37.00") and order.line_count == 12
@@ -68,14 +73,24 @@ def test_stored_total_follows_lines_added_changed_and_deleted_in_batch(env):
     assert other.amount_total == Decimal("21.00")
     assert order.amount_total == Decimal("15.00")
     # what the database holds, not just the cache
-    row = env["orm.order"].search_read_ids = env["orm.order"].browse(order.id).read(["amount_total"])[0]
+    row = env["orm.order"].search_read_ids = (
+        env["orm.order"].browse(order.id).read(["amount_total"])[0]
+    )
     assert row["amount_total"] == Decimal("15.00")
 
 
 def test_one2many_commands_update_and_delete_lines(env):
     order = make_order(env, None, [("A", 1, 10), ("B", 1, 20)])
     a, b = order.line_ids
-    order.write({"line_ids": [(1, a.id, {"quantity": 3}), (2, b.id), (0, 0, {"product": "C", "price_unit": 1})]})
+    order.write(
+        {
+            "line_ids": [
+                (1, a.id, {"quantity": 3}),
+                (2, b.id),
+                (0, 0, {"product": "C", "price_unit": 1}),
+            ]
+        }
+    )
     env.invalidate_all()
     assert sorted(order.line_ids.mapped("product")) == ["A", "C"]
     assert order.amount_total == Decimal("31.00")
@@ -209,7 +224,9 @@ def test_read_group_by_many2one_and_month_with_money_sums(env):
         {"date_order:month": datetime.date(2026, 3, 1), "__count": 1},
     ]
     quarters = env["orm.order"].read_group([], ["date_order:quarter"], ["amount_total:sum"])
-    assert quarters == [{"date_order:quarter": datetime.date(2026, 1, 1), "amount_total:sum": Decimal("12.30")}]
+    assert quarters == [
+        {"date_order:quarter": datetime.date(2026, 1, 1), "amount_total:sum": Decimal("12.30")}
+    ]
     with pytest.raises(DomainError):
         env["orm.order"].read_group([], ["name; drop"], ["__count"])
 
@@ -279,4 +296,32 @@ def test_custom_field_is_a_real_column_usable_everywhere(env, registry):
     assert env["orm.partner"].search([("x_level", "=", "gold")]) == p
     assert env["orm.partner"].read_group([], ["x_level"], ["__count"])[0]["x_level"] == "gold"
     with pytest.raises(ValidationError):
-        env["ir.model.fields"].create({"model": "orm.partner", "name": "level", "field_description": "L", "ttype": "char"})
+        env["ir.model.fields"].create(
+            {"model": "orm.partner", "name": "level", "field_description": "L", "ttype": "char"}
+        )
+
+
+def test_custom_many2one_is_cleared_when_its_target_is_deleted_and_can_be_dropped(env, registry):
+    with registry.transaction() as tx:
+        tx["ir.model.fields"].create(
+            {
+                "model": "orm.order",
+                "name": "x_agent_id",
+                "field_description": "Agent",
+                "ttype": "many2one",
+                "relation": "orm.partner",
+            }
+        )
+    registry.reload_if_changed()
+    env = registry.env(su=True)
+    agent = env["orm.partner"].create({"name": "Agent"})
+    order = env["orm.order"].create({"x_agent_id": agent.id})
+    assert env["orm.order"].search([("x_agent_id.name", "=", "Agent")]) == order
+    agent.unlink()
+    env.invalidate_all()
+    assert not order.x_agent_id
+    with registry.transaction() as tx:
+        tx["ir.model.fields"].search([("name", "=", "x_agent_id")]).unlink()
+    registry.reload_if_changed()
+    assert "x_agent_id" not in {c.name for c in registry.db.get_columns("orm_order")}
+    assert "x_agent_id" not in registry.models["orm.order"]._fields
