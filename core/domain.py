@@ -13,15 +13,38 @@ from .db import is_postgres
 from .exceptions import DomainError
 
 OPERATORS = {
-    "=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "ilike", "not like", "not ilike",
-    "=like", "=ilike", "child_of", "parent_of",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "not in",
+    "like",
+    "ilike",
+    "not like",
+    "not ilike",
+    "=like",
+    "=ilike",
+    "child_of",
+    "parent_of",
 }
 NEGATIVE = {"!=": "=", "not in": "in", "not like": "like", "not ilike": "ilike"}
-INVERSE = {**NEGATIVE, **{v: k for k, v in NEGATIVE.items()}, "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+INVERSE = {
+    **NEGATIVE,
+    **{v: k for k, v in NEGATIVE.items()},
+    "<": ">=",
+    ">=": "<",
+    ">": "<=",
+    "<=": ">",
+}
 MAX_DEPTH = 64
 MAX_LEAVES = 2000
 GRANULARITIES = ("day", "week", "month", "quarter", "year")
-_ORDER_RE = re.compile(r"^\s*([a-z_][a-z0-9_]*)(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?\s*$", re.I)
+_ORDER_RE = re.compile(
+    r"^\s*([a-z_][a-z0-9_]*)(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?\s*$", re.I
+)
 AGGREGATES = ("sum", "avg", "min", "max", "count", "count_distinct")
 
 
@@ -73,8 +96,14 @@ class Query:
     # -- building -------------------------------------------------------------------------------
     def add_domain(self, domain, apply_active=True):
         items = normalize(domain)
-        wants_active = apply_active and "active" in self.model._fields and self.env.context.get("active_test", True)
-        if wants_active and not any(isinstance(i, tuple) and i[0].split(".")[0] == "active" for i in items):
+        wants_active = (
+            apply_active
+            and "active" in self.model._fields
+            and self.env.context.get("active_test", True)
+        )
+        if wants_active and not any(
+            isinstance(i, tuple) and i[0].split(".")[0] == "active" for i in items
+        ):
             items = ["&", ("active", "=", True)] + items if items else [("active", "=", True)]
         if not items:
             return self
@@ -139,30 +168,32 @@ class Query:
         parts = path.split(".")
         if any(not re.fullmatch(r"[a-z_][a-z0-9_]*", p) for p in parts):
             raise DomainError(f"not a field path: {path!r}")
-        # Walk many2one steps with joins; an x2many step becomes a subquery.
+        # A relation step becomes a subquery on the target model: the condition is then
+        # evaluated once per target row, not once per row of this model.
         model, table = self.model, self.table
-        for index, name in enumerate(parts[:-1]):
-            field = self._field(model, name)
+        if len(parts) > 1:
+            field = self._field(model, parts[0])
+            rest = (".".join(parts[1:]), operator, value)
             if field.type == "many2one" and field.store:
-                table, model = self._join_path(parts[: index + 1]) if table is self.table else self._join_from(
-                    table, model, name
-                )
-                continue
+                return self._many2one_subquery(table, field, rest)
             if isinstance(field, F._X2many):
-                rest = (".".join(parts[index + 1 :]), operator, value)
                 return self._x2many_subquery(table, model, field, rest)
-            raise DomainError(f"{model._name}.{name} is not a relation to go through")
+            raise DomainError(f"{model._name}.{parts[0]} is not a relation to go through")
         field = self._field(model, parts[-1])
-        self.model._check_field_access([parts[0]], "read") if len(parts) == 1 else None
+        self.model._check_field_access([parts[0]], "read")
         return self._compile(table, model, field, operator, value, leaf)
 
-    def _join_from(self, table, model, name):
-        field = self._field(model, name)
-        comodel = self.env[field.comodel_name]
-        alias = self._new_alias(comodel)
-        key = ("#", id(table), name)
-        self.joins[key] = (table, alias, getattr(table, name), comodel)
-        return alias, comodel
+    def _many2one_subquery(self, table, field, leaf):
+        comodel = self.env[field.comodel_name].with_context(active_test=False)
+        path, operator, value = leaf
+        negative = operator in NEGATIVE
+        if negative:
+            leaf = (path, NEGATIVE[operator], value)
+        sub = Query(comodel)
+        sub.add_domain([leaf], apply_active=False)
+        inner = sub._apply(sub.table.select(sub.table.id)).where(sub._where_or_true())
+        column = getattr(table, field.name)
+        return (column.not_in(inner) | column.is_null()) if negative else column.in_(inner)
 
     def _x2many_subquery(self, table, model, field, leaf):
         comodel = self.env[field.comodel_name]
@@ -180,10 +211,14 @@ class Query:
         """Ids of the parent records reached by the x2many ``field`` from this query's rows."""
         if field.type == "one2many":
             column = getattr(self.table, field.inverse_name)
-            return self._apply(self.table.select(column)).where(column.is_null(False) & self._where_or_true())
+            return self._apply(self.table.select(column)).where(
+                column.is_null(False) & self._where_or_true()
+            )
         rel = self.model._registry.relation_tables[(field.model_name, field.name)]
         query = rel.select(getattr(rel, field.column1)).where(
-            getattr(rel, field.column2).in_(self._apply(self.table.select(self.table.id)).where(self._where_or_true()))
+            getattr(rel, field.column2).in_(
+                self._apply(self.table.select(self.table.id)).where(self._where_or_true())
+            )
         )
         return query
 
@@ -193,7 +228,9 @@ class Query:
     # -- leaves -----------------------------------------------------------------------------------------
     def _compile(self, table, model, field, operator, value, leaf):
         if field.compute and not field.store:
-            raise DomainError(f"{model._name}.{field.name} is computed and not stored: it cannot be searched")
+            raise DomainError(
+                f"{model._name}.{field.name} is computed and not stored: it cannot be searched"
+            )
         if operator in ("child_of", "parent_of"):
             return self._hierarchy(table, model, field, operator, value)
         if isinstance(field, F._X2many):
@@ -249,7 +286,11 @@ class Query:
                 expression = column.in_(values) if values else SQL("1 = 0")
                 return (expression | column.is_null()) if has_null else expression
             expression = column.not_in(values) if values else SQL("1 = 1")
-            return (expression & column.is_null(False)) if has_null else (expression | column.is_null())
+            return (
+                (expression & column.is_null(False))
+                if has_null
+                else (expression | column.is_null())
+            )
         if isinstance(value, list | tuple):
             raise DomainError(f"{leaf!r}: operator {operator!r} takes a single value")
         if operator in ("like", "ilike", "not like", "not ilike", "=like", "=ilike"):
@@ -269,7 +310,12 @@ class Query:
             return column == converted
         if operator == "!=":
             return (column != converted) | column.is_null()
-        comparisons = {"<": column.__lt__, "<=": column.__le__, ">": column.__gt__, ">=": column.__ge__}
+        comparisons = {
+            "<": column.__lt__,
+            "<=": column.__le__,
+            ">": column.__gt__,
+            ">=": column.__ge__,
+        }
         return comparisons[operator](converted)
 
     def _like(self, column, operator, value, leaf):
@@ -280,7 +326,11 @@ class Query:
         text = str(value)
         raw = operator.startswith("=")
         base = operator.replace("not ", "").lstrip("=")
-        pattern = text if raw else "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = (
+            text
+            if raw
+            else "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
         insensitive = base == "ilike"
         if insensitive and not self.postgres:
             lhs, pattern = fn.ulower(column), pattern.lower()
@@ -315,7 +365,14 @@ class Query:
             leaf = (rec_name, NEGATIVE.get(operator, operator), value)
         else:
             ids = value if isinstance(value, list | tuple) else [value]
-            leaf = ("id", "in", [self._convert(comodel._fields["id"], v, (field.name, operator, value)) for v in ids])
+            leaf = (
+                "id",
+                "in",
+                [
+                    self._convert(comodel._fields["id"], v, (field.name, operator, value))
+                    for v in ids
+                ],
+            )
         sub = Query(comodel)
         sub.add_domain([leaf], apply_active=False)
         inner = sub._parent_ids_for(field)
@@ -324,10 +381,14 @@ class Query:
     def _parent_ids_for(self, field):
         if field.type == "one2many":
             column = getattr(self.table, field.inverse_name)
-            return self._apply(self.table.select(column)).where(column.is_null(False) & self._where_or_true())
+            return self._apply(self.table.select(column)).where(
+                column.is_null(False) & self._where_or_true()
+            )
         rel = self.model._registry.relation_tables[(field.model_name, field.name)]
         return rel.select(getattr(rel, field.column1)).where(
-            getattr(rel, field.column2).in_(self._apply(self.table.select(self.table.id)).where(self._where_or_true()))
+            getattr(rel, field.column2).in_(
+                self._apply(self.table.select(self.table.id)).where(self._where_or_true())
+            )
         )
 
     def _hierarchy(self, table, model, field, operator, value):
@@ -337,7 +398,9 @@ class Query:
         if parent not in target._fields:
             raise DomainError(f"{target._name} has no {parent} field for {operator}")
         if isinstance(value, str):
-            ids = [i for i, _n in target.with_context(active_test=False).name_search(value, limit=None)]
+            ids = [
+                i for i, _n in target.with_context(active_test=False).name_search(value, limit=None)
+            ]
         else:
             ids = [int(v) for v in (value if isinstance(value, list | tuple) else [value]) if v]
         if not ids:
@@ -395,7 +458,9 @@ class Query:
                     column = getattr(alias, rec_name)
             term = column.desc() if (direction or "").lower() == "desc" else column.asc()
             if nulls:
-                term = (column.desc if (direction or "").lower() == "desc" else column.asc)(nulls=nulls.upper())
+                term = (column.desc if (direction or "").lower() == "desc" else column.asc)(
+                    nulls=nulls.upper()
+                )
             terms.append(term)
         if not any(t for t in order.split(",") if _ORDER_RE.match(t).group(1) == "id"):
             terms.append(self.table.id.asc())
@@ -434,7 +499,12 @@ class Query:
             agg_meta.append(meta)
         query = self._base(*group_exprs, *agg_exprs)
         if group_exprs:
-            query = query.group_by(*[SQL(f'"g{i}"') if not self.postgres else SQL(str(i + 1)) for i in range(len(group_exprs))])
+            query = query.group_by(
+                *[
+                    SQL(f'"g{i}"') if not self.postgres else SQL(str(i + 1))
+                    for i in range(len(group_exprs))
+                ]
+            )
             query = query.order_by(*[SQL(str(i + 1)) for i in range(len(group_exprs))])
         if limit is not None:
             query = query.limit(limit)
@@ -466,13 +536,16 @@ class Query:
             key, _, direction = order.partition(" ")
             if key not in (list(groupby) + list(aggregates)):
                 raise DomainError(f"order {key!r}: not one of the groupings or aggregates")
-            result.sort(key=lambda r: (r[key] is None, _sort_key(r[key])), reverse=direction.strip().lower() == "desc")
+            result.sort(
+                key=lambda r: (r[key] is None, _sort_key(r[key])),
+                reverse=direction.strip().lower() == "desc",
+            )
         return result
 
     def _group_expression(self, spec):
         name, _, granularity = spec.partition(":")
         parts = name.split(".")
-        table, model = (self._join_path(parts[:-1]) if len(parts) > 1 else (self.table, self.model))
+        table, model = self._join_path(parts[:-1]) if len(parts) > 1 else (self.table, self.model)
         field = self._field(model, parts[-1])
         if not field.stored_column:
             raise DomainError(f"cannot group by {model._name}.{field.name}: not stored")
@@ -481,7 +554,9 @@ class Query:
             if field.type not in ("date", "datetime"):
                 raise DomainError(f"{spec!r}: only dates have a granularity")
             if granularity not in GRANULARITIES:
-                raise DomainError(f"{spec!r}: granularity must be one of {', '.join(GRANULARITIES)}")
+                raise DomainError(
+                    f"{spec!r}: granularity must be one of {', '.join(GRANULARITIES)}"
+                )
             return self._truncate(column, granularity), (spec, field, granularity)
         if field.type in ("date", "datetime") and not granularity:
             return self._truncate(column, "month"), (spec, field, "month")
@@ -510,7 +585,7 @@ class Query:
         if func not in AGGREGATES:
             raise DomainError(f"{spec!r}: aggregate must be one of {', '.join(AGGREGATES)}")
         parts = name.split(".")
-        table, model = (self._join_path(parts[:-1]) if len(parts) > 1 else (self.table, self.model))
+        table, model = self._join_path(parts[:-1]) if len(parts) > 1 else (self.table, self.model)
         field = self._field(model, parts[-1])
         if not field.stored_column:
             raise DomainError(f"cannot aggregate {model._name}.{field.name}: not stored")
@@ -545,7 +620,11 @@ def _aggregate_value(field, func, value):
     if func in ("count", "count_distinct"):
         return int(value or 0)
     if value is None:
-        return None if func in ("min", "max", "avg") else (Decimal("0.00") if field.type == "monetary" else 0)
+        return (
+            None
+            if func in ("min", "max", "avg")
+            else (Decimal("0.00") if field.type == "monetary" else 0)
+        )
     if field.type == "monetary":
         quantum = Decimal(1).scaleb(-field.digits)
         return Decimal(str(value)).quantize(quantum)
@@ -560,7 +639,7 @@ def _aggregate_value(field, func, value):
 
 def _sort_key(value):
     if isinstance(value, tuple):
-        return (value[1] or "")
+        return value[1] or ""
     return value
 
 

@@ -56,7 +56,9 @@ class Environment:
 
     def _copy(self, **changes):
         values = {"uid": self.uid, "context": self.context, "su": self.su, **changes}
-        return Environment(self.registry, values["uid"], values["context"], values["su"], self.state)
+        return Environment(
+            self.registry, values["uid"], values["context"], values["su"], self.state
+        )
 
     def sudo(self, flag=True):
         """An environment that bypasses access checks: for trusted server code only."""
@@ -96,7 +98,9 @@ class Environment:
                 recompute_field(self, f)
             guard += 1
             if guard > 1000:
-                raise KontoraError("recompute does not settle: computed fields depend on each other in a loop")
+                raise KontoraError(
+                    "recompute does not settle: computed fields depend on each other in a loop"
+                )
 
     def invalidate_all(self):
         """Forget every cached value (after raw SQL, or to see other transactions' writes)."""

@@ -178,7 +178,9 @@ class Integer(Field):
                 raise ValueError
             return int(value)
         except (TypeError, ValueError):
-            raise ValidationError(f"{self.string}: expected a whole number, got {value!r}", self.name) from None
+            raise ValidationError(
+                f"{self.string}: expected a whole number, got {value!r}", self.name
+            ) from None
 
 
 class Float(Field):
@@ -194,7 +196,9 @@ class Float(Field):
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ValidationError(f"{self.string}: expected a number, got {value!r}", self.name) from None
+            raise ValidationError(
+                f"{self.string}: expected a number, got {value!r}", self.name
+            ) from None
         return round(number, self.digits) if self.digits is not None else number
 
 
@@ -205,7 +209,9 @@ class Monetary(Field):
     _slots = {"digits": 2, "currency_field": None}
 
     def _peewee_field(self):
-        return peewee.DecimalField(max_digits=20, decimal_places=self.digits, null=True, auto_round=True)
+        return peewee.DecimalField(
+            max_digits=20, decimal_places=self.digits, null=True, auto_round=True
+        )
 
     def convert_to_cache(self, value, env):
         if value is None or value is False:
@@ -214,7 +220,9 @@ class Monetary(Field):
             number = value if isinstance(value, Decimal) else Decimal(str(value))
             return number.quantize(Decimal(1).scaleb(-self.digits), rounding=ROUND_HALF_UP)
         except (InvalidOperation, ValueError, TypeError):
-            raise ValidationError(f"{self.string}: expected an amount, got {value!r}", self.name) from None
+            raise ValidationError(
+                f"{self.string}: expected an amount, got {value!r}", self.name
+            ) from None
 
     def describe(self):
         return {**super().describe(), "digits": self.digits, "currency_field": self.currency_field}
@@ -256,7 +264,9 @@ class Date(Field):
         try:
             return datetime.date.fromisoformat(str(value)[:10])
         except ValueError:
-            raise ValidationError(f"{self.string}: expected a date YYYY-MM-DD, got {value!r}", self.name) from None
+            raise ValidationError(
+                f"{self.string}: expected a date YYYY-MM-DD, got {value!r}", self.name
+            ) from None
 
 
 class Datetime(Field):
@@ -280,7 +290,8 @@ class Datetime(Field):
             return self.convert_to_cache(datetime.datetime.fromisoformat(str(value)), env)
         except ValueError:
             raise ValidationError(
-                f"{self.string}: expected a date and time YYYY-MM-DD HH:MM:SS, got {value!r}", self.name
+                f"{self.string}: expected a date and time YYYY-MM-DD HH:MM:SS, got {value!r}",
+                self.name,
             ) from None
 
 
@@ -369,7 +380,9 @@ class Many2one(_Relational):
             kwargs["comodel_name"] = comodel_name
         super().__init__(string, **kwargs)
         if self.ondelete not in ("set null", "cascade", "restrict"):
-            raise TypeError(f"Many2one ondelete must be set null, cascade or restrict: {self.ondelete!r}")
+            raise TypeError(
+                f"Many2one ondelete must be set null, cascade or restrict: {self.ondelete!r}"
+            )
 
     def copy_for(self, model_name, name, addon=None):
         field = super().copy_for(model_name, name, addon)
@@ -386,7 +399,9 @@ class Many2one(_Relational):
             return None
         if hasattr(value, "_ids"):
             if len(value._ids) > 1:
-                raise ValidationError(f"{self.string}: expected one record, got {len(value._ids)}", self.name)
+                raise ValidationError(
+                    f"{self.string}: expected one record, got {len(value._ids)}", self.name
+                )
             return value._ids[0] if value._ids else None
         if isinstance(value, list | tuple) and value:
             value = value[0]  # (id, display_name) as read() returns it
@@ -394,7 +409,9 @@ class Many2one(_Relational):
             try:
                 value = int(value)
             except (TypeError, ValueError):
-                raise ValidationError(f"{self.string}: expected a record id, got {value!r}", self.name) from None
+                raise ValidationError(
+                    f"{self.string}: expected a record id, got {value!r}", self.name
+                ) from None
         return value
 
     def convert_to_record(self, value, record):
@@ -450,7 +467,9 @@ class Many2many(_X2many):
     def setup_relation(self):
         """Name the link table and its columns the way Odoo does, unless given."""
         if not self.relation:
-            tables = sorted([self.model_name.replace(".", "_"), self.comodel_name.replace(".", "_")])
+            tables = sorted(
+                [self.model_name.replace(".", "_"), self.comodel_name.replace(".", "_")]
+            )
             self.relation = f"{tables[0]}_{tables[1]}_rel"
         if not self.column1:
             self.column1 = f"{self.model_name.replace('.', '_')}_id"
@@ -462,8 +481,22 @@ class Many2many(_X2many):
 
 FIELD_TYPES = {
     cls.type: cls
-    for cls in (Char, Text, Integer, Float, Monetary, Boolean, Date, Datetime, Selection, Json, Binary,
-                Many2one, One2many, Many2many)
+    for cls in (
+        Char,
+        Text,
+        Integer,
+        Float,
+        Monetary,
+        Boolean,
+        Date,
+        Datetime,
+        Selection,
+        Json,
+        Binary,
+        Many2one,
+        One2many,
+        Many2many,
+    )
 }
 
 

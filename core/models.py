@@ -94,7 +94,9 @@ class Model(metaclass=MetaModel):
 
     def ensure_one(self):
         if len(self._ids) != 1:
-            raise ValueError(f"Expected a single {self._name} record, got {len(self._ids)}: {self!r}")
+            raise ValueError(
+                f"Expected a single {self._name} record, got {len(self._ids)}: {self!r}"
+            )
         return self
 
     def __len__(self):
@@ -119,7 +121,11 @@ class Model(metaclass=MetaModel):
         return bool(item._ids) and item._ids[0] in self._ids
 
     def __eq__(self, other):
-        return isinstance(other, Model) and other._name == self._name and set(other._ids) == set(self._ids)
+        return (
+            isinstance(other, Model)
+            and other._name == self._name
+            and set(other._ids) == set(self._ids)
+        )
 
     def __hash__(self):
         return hash((self._name, frozenset(self._ids)))
@@ -220,7 +226,9 @@ class Model(metaclass=MetaModel):
         domain = self._rule_domain(operation)
         if not domain or not self.ids:
             return
-        allowed = set(self.sudo().with_context(active_test=False)._search([("id", "in", self.ids)] + domain))
+        allowed = set(
+            self.sudo().with_context(active_test=False)._search([("id", "in", self.ids)] + domain)
+        )
         if len(allowed) != len(set(self.ids)):
             raise AccessError(f"You may not {operation} some of these {self._description} records.")
 
@@ -235,10 +243,14 @@ class Model(metaclass=MetaModel):
         ids = self._ids
         if len(ids) != 1:
             if not ids:
-                return field.convert_to_cache(None, self.env) if field.type == "boolean" else (
-                    () if isinstance(field, F._X2many) else None
+                return (
+                    field.convert_to_cache(None, self.env)
+                    if field.type == "boolean"
+                    else (() if isinstance(field, F._X2many) else None)
                 )
-            raise ValueError(f"Expected a single {self._name} record to read {field.name}, got {len(ids)}")
+            raise ValueError(
+                f"Expected a single {self._name} record to read {field.name}, got {len(ids)}"
+            )
         id_ = ids[0]
         state = self.env.state
         if field.compute and field.store:
@@ -257,17 +269,24 @@ class Model(metaclass=MetaModel):
         try:
             return state.cache[field][id_]
         except KeyError:
-            raise MissingError(f"Record {self._name}({id_}) does not exist or was deleted.") from None
+            raise MissingError(
+                f"Record {self._name}({id_}) does not exist or was deleted."
+            ) from None
 
     def _set_value(self, field, value):
         state = self.env.state
         protected = state.protected.get(field)
-        if protected is not None and all(i in protected for i in self._ids):
+        ids = self._ids
+        if protected is not None and (
+            ids[0] in protected if len(ids) == 1 else all(i in protected for i in ids)
+        ):
             value = field.convert_to_cache(value, self.env)
             if isinstance(field, F._X2many):
                 value = tuple(value._ids) if hasattr(value, "_ids") else tuple(value or ())
-            fcache = state.cache.setdefault(field, {})
-            for id_ in self._ids:
+            fcache = state.cache.get(field)
+            if fcache is None:
+                fcache = state.cache[field] = {}
+            for id_ in ids:
                 fcache[id_] = value
             return
         self.write({field.name: value})
@@ -399,7 +418,9 @@ class Model(metaclass=MetaModel):
             return {}
         allowed = self
         if not self.env.su and self._rule_domain("read"):
-            allowed = self.browse(self.with_context(active_test=False)._search([("id", "in", self.ids)]))
+            allowed = self.browse(
+                self.with_context(active_test=False)._search([("id", "in", self.ids)])
+            )
         names = {id_: self.env.translate("Restricted") for id_ in self._ids}
         for rec in allowed.sudo().with_context(active_test=False).browse(allowed._ids):
             names[rec.id] = rec.display_name
@@ -445,7 +466,9 @@ class Model(metaclass=MetaModel):
         names = records._display_names()
         return [(id_, names[id_]) for id_ in records._ids]
 
-    def read_group(self, domain, groupby, aggregates=("__count",), order=None, limit=None, offset=0):
+    def read_group(
+        self, domain, groupby, aggregates=("__count",), order=None, limit=None, offset=0
+    ):
         """Grouped counts and aggregates, e.g. ``groupby=["stage_id", "create_date:month"]``,
         ``aggregates=["expected_revenue:sum", "__count"]``. One row per group."""
         self.check_access("read")
@@ -463,7 +486,9 @@ class Model(metaclass=MetaModel):
             names = [n for n in fields if n != "id"]
             unknown = [n for n in names if n not in self._fields]
             if unknown:
-                raise ValidationError(f"{self._name} has no field {unknown[0]!r}", unknown[0], self._name)
+                raise ValidationError(
+                    f"{self._name} has no field {unknown[0]!r}", unknown[0], self._name
+                )
         self._check_field_access(names, "read")
         self._check_record_rules("read")
         records = self.with_context(active_test=False)
@@ -495,7 +520,7 @@ class Model(metaclass=MetaModel):
             if (names is None or name in names) and field.default is not None:
                 result[name] = field.default_value(self)
         context_defaults = {
-            k[len("default_"):]: v for k, v in self.env.context.items() if k.startswith("default_")
+            k[len("default_") :]: v for k, v in self.env.context.items() if k.startswith("default_")
         }
         result.update({k: v for k, v in context_defaults.items() if k in self._fields})
         return result
@@ -585,10 +610,14 @@ class Model(metaclass=MetaModel):
                 and message.split("failed:", 1)[-1].replace(f"{table}.", "").replace(" ", "")
                 == ",".join(columns)
             ):
-                return ValidationError(self.env.translate(text), columns[0] if columns else None, self._name)
+                return ValidationError(
+                    self.env.translate(text), columns[0] if columns else None, self._name
+                )
         if "FOREIGN KEY" in message.upper() or "foreign key" in message:
             return UserError(
-                self.env.translate("The operation refers to a record that is missing or still in use: %s")
+                self.env.translate(
+                    "The operation refers to a record that is missing or still in use: %s"
+                )
                 % self._description
             )
         if "NOT NULL" in message.upper():
@@ -655,4 +684,3 @@ class _IntegrityGuard:
         if exc_type is not None and issubclass(exc_type, _INTEGRITY_ERRORS):
             raise self.model._translate_integrity_error(exc) from None
         return False
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sqlite3
 from decimal import Decimal
 
 from . import fields as F
@@ -27,20 +28,54 @@ _FAST_TYPES = {
 INSERT_CHUNK = 5000
 
 
+def _fast_types(field):
+    """The Python types whose values ``field.convert_to_cache`` would return unchanged.
+
+    Only for the stock conversions: a field class that overrides ``convert_to_cache`` always
+    goes through it, as do sized chars (length check) and floats with digits (rounding).
+    """
+    stock = F.FIELD_TYPES.get(field.type)
+    if stock is None or type(field).convert_to_cache is not stock.convert_to_cache:
+        return ()
+    if field.type in ("char", "text") and getattr(field, "size", None):
+        return ()
+    if field.type == "float" and getattr(field, "digits", None) is not None:
+        return ()
+    return _FAST_TYPES.get(field.type, ())
+
+
 def _column_values(model, field, vals_list, default):
     """The converted values of one column across a batch of vals dicts."""
     name, env = field.name, model.env
     conv = field.convert_to_cache
-    fast = _FAST_TYPES.get(field.type, ())
-    if fast and field.type not in ("integer", "many2one"):
+    fast = _fast_types(field)
+    if fast and field.type == "many2one":  # a bool is an int but must be converted, 0 means none
         return [
-            (v if type(v) in fast else conv(v, env)) if (v := vals.get(name, default)) is not None else None
+            (v if type(v) is int and v else conv(v, env))
+            if (v := vals.get(name, default)) is not None
+            else None
             for vals in vals_list
         ]
-    if fast:  # ints, but a bool is an int too and must be converted
+    if fast and field.type == "integer":  # a bool is an int too and must be converted
         return [
-            (v if type(v) is int else conv(v, env)) if (v := vals.get(name, default)) is not None else None
+            (v if type(v) is int else conv(v, env))
+            if (v := vals.get(name, default)) is not None
+            else None
             for vals in vals_list
+        ]
+    if fast:
+        kind = fast[0]
+        return [
+            (v if type(v) is kind else conv(v, env))
+            if (v := vals.get(name, default)) is not None
+            else None
+            for vals in vals_list
+        ]
+    if field.type == "selection" and type(field).convert_to_cache is F.Selection.convert_to_cache:
+        keys = frozenset(k for k, _label in field.selection if type(k) is str and k)
+        return [
+            v if type(v) is str and v in keys else conv(v, env)
+            for v in (vals.get(name, default) for vals in vals_list)
         ]
     return [conv(vals.get(name, default), env) for vals in vals_list]
 
@@ -51,7 +86,9 @@ def _check_keys(model, keys):
         raise ValidationError(f"{model._name} has no field {unknown[0]!r}", unknown[0], model._name)
     magic = [k for k in keys if k in MAGIC_FIELDS]
     if magic:
-        raise ValidationError(f"{model._name}.{magic[0]} is set by the system", magic[0], model._name)
+        raise ValidationError(
+            f"{model._name}.{magic[0]} is set by the system", magic[0], model._name
+        )
 
 
 def create_records(model, vals_list):
@@ -73,30 +110,39 @@ def create_records(model, vals_list):
     required_missing = {
         name: [None] * len(vals_list)
         for name, field in fields_.items()
-        if field.required and field.stored_column and not field.compute and name not in columns
+        if field.required
+        and field.stored_column
+        and not field.compute
+        and name not in columns
         and name not in MAGIC_FIELDS
     }
     check_required_columns(model, {**columns, **required_missing})
 
+    converted = set(columns)  # values normalised by convert_to_cache, ready for the database
     computed = model._registry.stored_computes.get(model._name, [])
     if computed:
         _precompute(model, vals_list, columns, computed)
     now, uid = utcnow(), env.uid
     count = len(vals_list)
+    constants = {}  # one value for every row
     if model._registry.log_access(model._name):
-        for name, value in (("create_date", now), ("write_date", now), ("create_uid", uid), ("write_uid", uid)):
-            columns[name] = [value] * count
-    ids = _insert(model, columns, count)
+        constants = {"create_date": now, "write_date": now, "create_uid": uid, "write_uid": uid}
+    ids = _insert(model, columns, count, constants, converted)
     cache = env.state.cache
     for name, values in columns.items():
         cache.setdefault(fields_[name], {}).update(zip(ids, values, strict=True))
+    for name, value in constants.items():
+        cache.setdefault(fields_[name], {}).update(dict.fromkeys(ids, value))
+    columns.update(constants)
     records = model._browse(tuple(ids))
     _invalidate_inverse_x2many(model, [n for n in columns if fields_[n].type == "many2one"])
 
     other = [k for k in keys if not fields_[k].stored_column and not fields_[k].compute]
     for name in other:
         field = fields_[name]
-        pairs = [(id_, vals[name]) for id_, vals in zip(ids, vals_list, strict=True) if name in vals]
+        pairs = [
+            (id_, vals[name]) for id_, vals in zip(ids, vals_list, strict=True) if name in vals
+        ]
         if isinstance(field, F._X2many):
             _apply_x2many(records, field, pairs, creating=True)
         elif field.type == "binary":
@@ -113,9 +159,13 @@ def _precompute(model, vals_list, columns, computed):
     """Compute stored computed fields before the insert, on records with temporary ids."""
     env = model.env
     cache = env.state.cache
-    new_ids = tuple(F.NewId() for _ in vals_list)
+    new_id = F.NewId
+    new_ids = tuple([new_id() for _ in vals_list])
+    seeded = set()  # fields whose cache received every temporary id
     for name, values in columns.items():
-        cache.setdefault(model._fields[name], {}).update(zip(new_ids, values, strict=True))
+        field = model._fields[name]
+        cache.setdefault(field, {}).update(zip(new_ids, values, strict=True))
+        seeded.add(field)
     records = model._browse(new_ids)
     done = set()
     for field in computed:
@@ -125,29 +175,58 @@ def _precompute(model, vals_list, columns, computed):
         done.update(model._registry.fields_computed_by(model._name, field.compute))
     for field in computed:
         fcache = cache.get(field, {})
-        columns[field.name] = [fcache.get(i) for i in new_ids]
+        columns[field.name] = list(map(fcache.get, new_ids))
+        seeded.add(field)
+    # Forget the temporary ids. A cache holding every one of them and nothing else is emptied
+    # at once; others (fields the computes happened to read) are cleaned id by id.
+    count = len(new_ids)
     for field in list(cache):
         fcache = cache[field]
         if fcache and field.model_name == model._name:
-            for i in new_ids:
-                fcache.pop(i, None)
+            if field in seeded and len(fcache) == count:
+                fcache.clear()
+            else:
+                for i in new_ids:
+                    fcache.pop(i, None)
 
 
-def _insert(model, columns, count) -> list[int]:
-    """One multi-row insert (per chunk) returning the new ids in order."""
+def _db_adapter(model, name, converted):
+    """The peewee adaptation a column's values need before the insert, or None."""
+    kind = model._fields[name].type
+    if kind == "json" or (kind == "monetary" and name not in converted):
+        # convert_to_cache already quantized monetary values to the column's digits
+        return model._table._meta.fields[name].db_value
+    return None
+
+
+def _insert(model, columns, count, constants=None, converted=()) -> list[int]:
+    """One multi-row insert (per chunk) returning the new ids in order.
+
+    ``columns`` maps names to a list of values per row, ``constants`` names to one value for
+    every row; ``converted`` names the columns whose values convert_to_cache produced.
+    """
     table = model._table
     db = table._meta.database
-    names = list(columns)
+    postgres = is_postgres(db)
+    constants = constants or {}
+    names = list(columns) + [n for n in constants if n not in columns]
     col_sql = ", ".join(f'"{table._meta.fields[n].column_name}"' for n in names)
-    adapters = [table._meta.fields[n].db_value if model._fields[n].type in ("json", "monetary") else None for n in names]
-    value_lists = [
-        [adapt(v) for v in columns[n]] if adapt else columns[n] for n, adapt in zip(names, adapters, strict=True)
-    ]
+    value_lists = []
+    for name in names:
+        adapt = _db_adapter(model, name, converted)
+        if name in columns:
+            values = columns[name]
+            value_lists.append([adapt(v) for v in values] if adapt else values)
+        else:
+            value = adapt(constants[name]) if adapt else constants[name]
+            if not postgres:  # adapt once (e.g. a datetime to text) rather than per row
+                value = sqlite3.adapt(value, sqlite3.PrepareProtocol, value)
+            value_lists.append([value] * count)
     rows = list(zip(*value_lists, strict=True)) if names else [()] * count
     tname = table._meta.table_name
     ids: list[int] = []
     with translate_integrity(model):
-        if is_postgres(db):
+        if postgres:
             from psycopg2.extras import execute_values
 
             if names:
@@ -157,7 +236,9 @@ def _insert(model, columns, count) -> list[int]:
             cursor = db.cursor()
             if names:
                 for chunk in _chunks(rows, INSERT_CHUNK):
-                    ids.extend(r[0] for r in execute_values(cursor, sql, chunk, page_size=1000, fetch=True))
+                    ids.extend(
+                        r[0] for r in execute_values(cursor, sql, chunk, page_size=1000, fetch=True)
+                    )
             else:
                 for _ in range(count):
                     cursor.execute(sql)
@@ -197,11 +278,15 @@ def write_records(records, vals):
     computed = [n for n in vals if model._fields[n].compute]
     if computed:
         raise ValidationError(
-            f"{model._name}.{computed[0]} is computed and cannot be written", computed[0], model._name
+            f"{model._name}.{computed[0]} is computed and cannot be written",
+            computed[0],
+            model._name,
         )
     vals = _convert_vals(model, vals)
     ids = records.ids
-    check_required_columns(model, {n: [v] for n, v in vals.items() if model._fields[n].stored_column})
+    check_required_columns(
+        model, {n: [v] for n, v in vals.items() if model._fields[n].stored_column}
+    )
     _modified(records, list(vals), before=True)
     column_vals = {n: v for n, v in vals.items() if model._fields[n].stored_column}
     if model._registry.log_access(model._name):
@@ -218,7 +303,9 @@ def write_records(records, vals):
             fcache = cache.setdefault(model._fields[name], {})
             for id_ in ids:
                 fcache[id_] = value
-        _invalidate_inverse_x2many(model, [n for n in column_vals if model._fields[n].type == "many2one"])
+        _invalidate_inverse_x2many(
+            model, [n for n in column_vals if model._fields[n].type == "many2one"]
+        )
     for name, value in vals.items():
         field = model._fields[name]
         if isinstance(field, F._X2many):
@@ -228,7 +315,9 @@ def write_records(records, vals):
     _modified(records, list(vals))
     _invalidate_nonstored(env)
     _check_constraints(records, set(vals))
-    env.registry.hook_event("record_written", env=env, model=model._name, records=records, vals=vals)
+    env.registry.hook_event(
+        "record_written", env=env, model=model._name, records=records, vals=vals
+    )
     env.recompute()
 
 
@@ -253,8 +342,9 @@ def unlink_records(records):
                 (Attachment.res_model == model_name) & Attachment.res_id.in_(chunk)
             ).execute()
     records.invalidate_recordset()
-    for pending in env.state.tocompute.values():
-        pending.difference_update(ids) if pending else None
+    for field, pending in env.state.tocompute.items():
+        if pending and field.model_name == model_name:
+            pending.difference_update(ids)
     _invalidate_all_x2many(env)
     _invalidate_nonstored(env)
     registry.hook_event("record_deleted", env=env, model=model_name, ids=ids)
@@ -300,7 +390,9 @@ def _normalize_commands(field, value):
         elif isinstance(item, dict):
             commands.append((0, 0, item))
         else:
-            raise ValidationError(f"{field.string}: unknown command {item!r}", field.name, field.model_name)
+            raise ValidationError(
+                f"{field.string}: unknown command {item!r}", field.name, field.model_name
+            )
     return commands
 
 

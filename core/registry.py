@@ -71,7 +71,11 @@ class Registry:
         db = db or database_from_url(config.database_url, config["database.busy_timeout_ms"])
         all_addons = discover(config.addons_paths)
         installed, version, custom = read_installed_state(db)
-        order = resolve(all_addons, installed or ["base"]) if installed else resolve(all_addons, ["base"])
+        order = (
+            resolve(all_addons, installed or ["base"])
+            if installed
+            else resolve(all_addons, ["base"])
+        )
         return cls(db, config, order, all_addons, version, custom)
 
     def __getitem__(self, name):
@@ -86,7 +90,9 @@ class Registry:
         for addon, classes in call_in_order(self.pm, "register_models", self.addon_names):
             for cls in classes:
                 if not (isinstance(cls, type) and issubclass(cls, Model)):
-                    raise RegistryError(f"addon '{addon}': register_models returned {cls!r}, not a Model class")
+                    raise RegistryError(
+                        f"addon '{addon}': register_models returned {cls!r}, not a Model class"
+                    )
                 inherits = _inherits(cls)
                 name = cls.__dict__.get("_name")
                 if name and name not in inherits:
@@ -101,7 +107,9 @@ class Registry:
                 else:
                     target = name or (inherits[0] if inherits else None)
                     if target is None:
-                        raise RegistryError(f"addon '{addon}': {cls.__name__} has neither _name nor _inherit")
+                        raise RegistryError(
+                            f"addon '{addon}': {cls.__name__} has neither _name nor _inherit"
+                        )
                     if target not in declarations:
                         raise RegistryError(
                             f"addon '{addon}': {cls.__name__} extends model {target!r}, which no addon it "
@@ -132,12 +140,28 @@ class Registry:
                     parents.append(parent)
         for parent in parents:
             if parent not in self.models:
-                raise RegistryError(f"addon '{addon}': model {name!r} inherits {parent!r}, which is not declared")
+                raise RegistryError(
+                    f"addon '{addon}': model {name!r} inherits {parent!r}, which is not declared"
+                )
             bases.append(self.models[parent])
-        attrs = {"_name": name, "_inherit": None, "_registry": self, "_addon": addon, "__module__": __name__}
-        attrs["_description"] = next(
-            (c.__dict__["_description"] for _a, c in reversed(decls) if c.__dict__.get("_description")), None
-        ) or name
+        attrs = {
+            "_name": name,
+            "_inherit": None,
+            "_registry": self,
+            "_addon": addon,
+            "__module__": __name__,
+        }
+        attrs["_description"] = (
+            next(
+                (
+                    c.__dict__["_description"]
+                    for _a, c in reversed(decls)
+                    if c.__dict__.get("_description")
+                ),
+                None,
+            )
+            or name
+        )
         constraints = []
         for parent in parents:
             constraints.extend(self.models[parent]._sql_constraints)
@@ -153,7 +177,10 @@ class Registry:
             collected["create_date"] = (F.Datetime("Created on", readonly=True), "base")
             collected["create_uid"] = (F.Many2one("res.users", "Created by", readonly=True), "base")
             collected["write_date"] = (F.Datetime("Last updated on", readonly=True), "base")
-            collected["write_uid"] = (F.Many2one("res.users", "Last updated by", readonly=True), "base")
+            collected["write_uid"] = (
+                F.Many2one("res.users", "Last updated by", readonly=True),
+                "base",
+            )
         for parent in parents:
             for fname, field in self.models[parent]._fields.items():
                 if fname not in collected:
@@ -161,7 +188,9 @@ class Registry:
         for field_addon, cls in decls:
             for klass in reversed(cls.__mro__):
                 own = klass.__dict__.get("_own_fields")
-                if not own or (klass is not cls and issubclass(klass, Model) and klass.__dict__.get("_name")):
+                if not own or (
+                    klass is not cls and issubclass(klass, Model) and klass.__dict__.get("_name")
+                ):
                     continue
                 for fname, field in own.items():
                     if fname in collected:
@@ -169,7 +198,10 @@ class Registry:
                         collected[fname] = (previous.merged_with(field), origin)
                     else:
                         collected[fname] = (field, field_addon)
-        collected["display_name"] = (F.Char("Display name", compute="_compute_display_name"), "base")
+        collected["display_name"] = (
+            F.Char("Display name", compute="_compute_display_name"),
+            "base",
+        )
         final._fields = {}
         for fname, (field, origin) in collected.items():
             self._bind_field(final, fname, field.copy_for(name, fname, origin))
@@ -185,7 +217,9 @@ class Registry:
     def _add_custom_field(self, row):
         cls = self.models.get(row["model"])
         if cls is None or cls._abstract:
-            _logger.warning("custom field %s.%s: model not installed, skipped", row["model"], row["name"])
+            _logger.warning(
+                "custom field %s.%s: model not installed, skipped", row["model"], row["name"]
+            )
             return
         field = make_custom_field(row, self.models)
         if field is None:
@@ -197,7 +231,9 @@ class Registry:
     def _make_table(self, cls):
         """The peewee model for queries; DDL is written by ``core.schema``."""
         tname = cls._name.replace(".", "_")
-        meta = type("Meta", (), {"database": self.db, "table_name": tname, "legacy_table_names": False})
+        meta = type(
+            "Meta", (), {"database": self.db, "table_name": tname, "legacy_table_names": False}
+        )
         attrs = {"Meta": meta, "id": peewee.BigAutoField(), "__module__": __name__}
         for fname, field in cls._fields.items():
             if field.stored_column and fname != "id":
@@ -219,10 +255,16 @@ class Registry:
                     f"{field.comodel_name!r}, which is not installed (missing dependency?)"
                 )
             if comodel._abstract:
-                raise RegistryError(f"field {cls._name}.{fname} points to abstract model {field.comodel_name!r}")
+                raise RegistryError(
+                    f"field {cls._name}.{fname} points to abstract model {field.comodel_name!r}"
+                )
             if field.type == "many2one" and field.store:
                 fk = peewee.ForeignKeyField(
-                    comodel._table, column_name=fname, null=True, lazy_load=False, on_delete=field.ondelete.upper()
+                    comodel._table,
+                    column_name=fname,
+                    null=True,
+                    lazy_load=False,
+                    on_delete=field.ondelete.upper(),
                 )
                 table._meta.add_field(fname, fk)
                 if not has_db_fk(self, cls, field):
@@ -254,8 +296,12 @@ class Registry:
         attrs = {
             "Meta": meta,
             "__module__": __name__,
-            field.column1: peewee.ForeignKeyField(cls._table, column_name=field.column1, on_delete="CASCADE", lazy_load=False),
-            field.column2: peewee.ForeignKeyField(comodel._table, column_name=field.column2, on_delete="CASCADE", lazy_load=False),
+            field.column1: peewee.ForeignKeyField(
+                cls._table, column_name=field.column1, on_delete="CASCADE", lazy_load=False
+            ),
+            field.column2: peewee.ForeignKeyField(
+                comodel._table, column_name=field.column2, on_delete="CASCADE", lazy_load=False
+            ),
         }
         return type(f"R_{field.relation}", (peewee.Model,), attrs)
 
@@ -292,11 +338,15 @@ class Registry:
                 )
             self.triggers[(model._name, part)].append((field, parts[:index]))
             if step.type == "one2many":
-                self.triggers[(step.comodel_name, step.inverse_name)].append((field, parts[: index + 1]))
+                self.triggers[(step.comodel_name, step.inverse_name)].append(
+                    (field, parts[: index + 1])
+                )
             if step.relational:
                 model = self.models[step.comodel_name]
             elif index != len(parts) - 1:
-                raise RegistryError(f"{cls._name}.{field.name}: {path!r} goes through {part!r}, not a relation")
+                raise RegistryError(
+                    f"{cls._name}.{field.name}: {path!r} goes through {part!r}, not a relation"
+                )
 
     def _setup_constraints(self, cls):
         seen = set()
@@ -315,7 +365,10 @@ class Registry:
         return self._computed_by.get((model_name, method_name), [])
 
     def log_access(self, model_name) -> bool:
-        return "create_uid" in self.models[model_name]._fields and not self.models[model_name]._abstract
+        return (
+            "create_uid" in self.models[model_name]._fields
+            and not self.models[model_name]._abstract
+        )
 
     def hook_event(self, name, **kwargs):
         getattr(self.pm.hook, name)(**kwargs)
@@ -408,7 +461,11 @@ def make_custom_field(row, models):
     kind = F.FIELD_TYPES.get(row["ttype"])
     if kind is None:
         return None
-    kwargs = {"string": row["field_description"], "help": row.get("help") or "", "index": bool(row.get("index"))}
+    kwargs = {
+        "string": row["field_description"],
+        "help": row.get("help") or "",
+        "index": bool(row.get("index")),
+    }
     if row["ttype"] == "selection":
         return F.Selection([tuple(v) for v in (row.get("selection_values") or [])], **kwargs)
     if row["ttype"] == "many2one":
@@ -423,7 +480,10 @@ def read_installed_state(db):
     tables = table_names(db)
     if "ir_module_module" not in tables:
         return [], 0, []
-    installed = [row[0] for row in db.execute_sql("SELECT name FROM ir_module_module WHERE state = 'installed'")]
+    installed = [
+        row[0]
+        for row in db.execute_sql("SELECT name FROM ir_module_module WHERE state = 'installed'")
+    ]
     version = read_registry_version(db)
     custom = []
     if "ir_model_fields" in tables:
@@ -433,7 +493,17 @@ def read_installed_state(db):
         )
         import json
 
-        for model, name, ttype, label, help_, values, relation, required, index in cursor.fetchall():
+        for (
+            model,
+            name,
+            ttype,
+            label,
+            help_,
+            values,
+            relation,
+            required,
+            index,
+        ) in cursor.fetchall():
             custom.append(
                 {
                     "model": model,
@@ -452,7 +522,9 @@ def read_installed_state(db):
 
 def read_registry_version(db) -> int:
     try:
-        cursor = db.execute_sql(f"SELECT value FROM ir_config_parameter WHERE key = {db.param}", (VERSION_KEY,))
+        cursor = db.execute_sql(
+            f"SELECT value FROM ir_config_parameter WHERE key = {db.param}", (VERSION_KEY,)
+        )
         row = cursor.fetchone()
     except (peewee.OperationalError, peewee.ProgrammingError):
         if is_postgres(db) and not db.in_transaction():

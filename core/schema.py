@@ -5,14 +5,32 @@ from __future__ import annotations
 from .db import is_postgres
 
 _SQLITE_TYPES = {
-    "char": "TEXT", "text": "TEXT", "selection": "TEXT", "json": "TEXT", "integer": "INTEGER",
-    "many2one": "INTEGER", "float": "REAL", "monetary": "NUMERIC", "boolean": "BOOLEAN", "date": "DATE",
-    "datetime": "DATETIME", "binary": "BLOB",
+    "char": "TEXT",
+    "text": "TEXT",
+    "selection": "TEXT",
+    "json": "TEXT",
+    "integer": "INTEGER",
+    "many2one": "INTEGER",
+    "float": "REAL",
+    "monetary": "NUMERIC",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "DATETIME",
+    "binary": "BLOB",
 }
 _PG_TYPES = {
-    "char": "VARCHAR", "text": "TEXT", "selection": "VARCHAR", "json": "TEXT", "integer": "BIGINT",
-    "many2one": "BIGINT", "float": "DOUBLE PRECISION", "monetary": "NUMERIC", "boolean": "BOOLEAN",
-    "date": "DATE", "datetime": "TIMESTAMP", "binary": "BYTEA",
+    "char": "VARCHAR",
+    "text": "TEXT",
+    "selection": "VARCHAR",
+    "json": "TEXT",
+    "integer": "BIGINT",
+    "many2one": "BIGINT",
+    "float": "DOUBLE PRECISION",
+    "monetary": "NUMERIC",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "binary": "BYTEA",
 }
 
 
@@ -46,7 +64,9 @@ def column_sql(registry, cls, field) -> str:
     definition = f"{q(field.name)} {sql_type}"
     if field.type == "many2one" and has_db_fk(registry, cls, field) and not postgres:
         comodel = registry.models[field.comodel_name]
-        definition += f" REFERENCES {q(_table_name(comodel))} (id) ON DELETE {field.ondelete.upper()}"
+        definition += (
+            f" REFERENCES {q(_table_name(comodel))} (id) ON DELETE {field.ondelete.upper()}"
+        )
     return definition
 
 
@@ -81,7 +101,9 @@ def index_statements(cls, fields=None) -> list[str]:
         for name, definition, _message in cls._sql_constraints:
             inside = definition[definition.index("(") + 1 : definition.rindex(")")]
             columns = ", ".join(q(c.strip()) for c in inside.split(","))
-            statements.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {q(f'{table}_{name}')} ON {q(table)} ({columns})")
+            statements.append(
+                f"CREATE UNIQUE INDEX IF NOT EXISTS {q(f'{table}_{name}')} ON {q(table)} ({columns})"
+            )
     return statements
 
 
@@ -107,11 +129,15 @@ def sync_schema(registry) -> dict:
             have = existing_columns(db, table)
             new_fields = [f for f in columns if f.name not in have]
             for field in new_fields:
-                db.execute_sql(f"ALTER TABLE {q(table)} ADD COLUMN {column_sql(registry, cls, field)}")
+                db.execute_sql(
+                    f"ALTER TABLE {q(table)} ADD COLUMN {column_sql(registry, cls, field)}"
+                )
                 added.append(f"{name}.{field.name}")
         if postgres:
             fk_statements.extend(
-                _fk_constraint_sql(registry, cls, f) for f in new_fields if has_db_fk(registry, cls, f)
+                _fk_constraint_sql(registry, cls, f)
+                for f in new_fields
+                if has_db_fk(registry, cls, f)
             )
     for statement in fk_statements:
         db.execute_sql(statement)
@@ -141,7 +167,9 @@ def _create_relation_table(registry, rel, existing):
         )
     parts.append(f"PRIMARY KEY ({q(names[0])}, {q(names[1])})")
     db.execute_sql(f"CREATE TABLE {q(table)} ({', '.join(parts)})")
-    db.execute_sql(f"CREATE INDEX IF NOT EXISTS {q(table + '__' + names[1] + '_index')} ON {q(table)} ({q(names[1])})")
+    db.execute_sql(
+        f"CREATE INDEX IF NOT EXISTS {q(table + '__' + names[1] + '_index')} ON {q(table)} ({q(names[1])})"
+    )
 
 
 def add_custom_column(registry, cls, field):
@@ -180,7 +208,9 @@ def drop_tables(registry, tables: list[str]):
         return
     db.execute_sql("PRAGMA defer_foreign_keys = ON")
     while remaining:
-        referenced = {fk.dest_table for t in remaining for fk in db.get_foreign_keys(t) if fk.dest_table != t}
+        referenced = {
+            fk.dest_table for t in remaining for fk in db.get_foreign_keys(t) if fk.dest_table != t
+        }
         leaves = [t for t in remaining if t not in referenced] or remaining[:1]
         for table in leaves:
             db.execute_sql(f"DROP TABLE IF EXISTS {q(table)}")

@@ -19,7 +19,10 @@ class Module(Model):
 
     name = fields.Char("Technical name", required=True)
     state = fields.Selection(
-        [("uninstalled", "Not installed"), ("installed", "Installed")], "State", default="uninstalled", required=True
+        [("uninstalled", "Not installed"), ("installed", "Installed")],
+        "State",
+        default="uninstalled",
+        required=True,
     )
     latest_version = fields.Char("Installed version")
     demo = fields.Boolean("Demo data loaded", default=False)
@@ -31,7 +34,9 @@ class ModelData(Model):
     _name = "ir.model.data"
     _description = "External id"
     _order = "module, name"
-    _sql_constraints = [("module_name_uniq", "unique(module, name)", "An external id must be unique per addon.")]
+    _sql_constraints = [
+        ("module_name_uniq", "unique(module, name)", "An external id must be unique per addon.")
+    ]
 
     module = fields.Char("Addon", required=True, index=True)
     name = fields.Char("Name", required=True)
@@ -68,9 +73,22 @@ class CustomField(Model):
     _name = "ir.model.fields"
     _description = "Custom field"
     _order = "model, name"
-    _sql_constraints = [("model_name_uniq", "unique(model, name)", "A model cannot have two fields with one name.")]
+    _sql_constraints = [
+        ("model_name_uniq", "unique(model, name)", "A model cannot have two fields with one name.")
+    ]
 
-    CUSTOM_TYPES = ["char", "text", "integer", "float", "monetary", "date", "datetime", "boolean", "selection", "many2one"]
+    CUSTOM_TYPES = [
+        "char",
+        "text",
+        "integer",
+        "float",
+        "monetary",
+        "date",
+        "datetime",
+        "boolean",
+        "selection",
+        "many2one",
+    ]
 
     model = fields.Char("Model", required=True, index=True)
     name = fields.Char("Technical name", required=True, help="Starts with x_, e.g. x_level")
@@ -86,8 +104,15 @@ class CustomField(Model):
     def _check_definition(self):
         registry = self.env.registry
         for rec in self:
-            if not rec.name or not rec.name.startswith("x_") or not rec.name.replace("_", "").isalnum():
-                raise ValidationError("A custom field's name starts with x_ and has only letters, digits and _", "name")
+            if (
+                not rec.name
+                or not rec.name.startswith("x_")
+                or not rec.name.replace("_", "").isalnum()
+            ):
+                raise ValidationError(
+                    "A custom field's name starts with x_ and has only letters, digits and _",
+                    "name",
+                )
             if rec.name != rec.name.lower():
                 raise ValidationError("A custom field's name is lower-case", "name")
             if rec.model not in registry.models or registry.models[rec.model]._abstract:
@@ -99,11 +124,16 @@ class CustomField(Model):
                 raise ValidationError(f"Unknown related model {rec.relation!r}", "relation")
             if rec.ttype == "selection":
                 values = rec.selection_values or []
-                if not values or not all(isinstance(v, list | tuple) and len(v) == 2 for v in values):
-                    raise ValidationError('Selection values look like [["key", "Label"], ...]', "selection_values")
+                if not values or not all(
+                    isinstance(v, list | tuple) and len(v) == 2 for v in values
+                ):
+                    raise ValidationError(
+                        'Selection values look like [["key", "Label"], ...]', "selection_values"
+                    )
             if rec.required:
                 raise ValidationError(
-                    "A custom field cannot be required: existing records have no value for it", "required"
+                    "A custom field cannot be required: existing records have no value for it",
+                    "required",
                 )
 
     def create(self, vals_list):
@@ -114,7 +144,9 @@ class CustomField(Model):
     def write(self, vals):
         structural = {"name", "model", "ttype", "relation"} & set(vals)
         if structural:
-            raise UserError(f"Cannot change {sorted(structural)[0]} of a custom field; add a new one instead")
+            raise UserError(
+                f"Cannot change {sorted(structural)[0]} of a custom field; add a new one instead"
+            )
         result = super().write(vals)
         self.env.state.registry_changed = True
         return result
@@ -211,7 +243,9 @@ class Sequence(Model):
             prefix = (self.prefix or "") % placeholders
             suffix = (self.suffix or "") % placeholders
         except (KeyError, ValueError) as exc:
-            raise UserError(f"Sequence {self.code}: bad placeholder in prefix or suffix ({exc})") from None
+            raise UserError(
+                f"Sequence {self.code}: bad placeholder in prefix or suffix ({exc})"
+            ) from None
         return f"{prefix}{number:0{max(self.padding or 0, 0)}d}{suffix}"
 
 
@@ -219,7 +253,9 @@ class SequenceDateRange(Model):
     _name = "ir.sequence.date_range"
     _description = "Sequence period"
     _order = "date_from"
-    _sql_constraints = [("period_uniq", "unique(sequence_id, date_from)", "One counter per sequence and period.")]
+    _sql_constraints = [
+        ("period_uniq", "unique(sequence_id, date_from)", "One counter per sequence and period.")
+    ]
 
     sequence_id = fields.Many2one("ir.sequence", "Sequence", required=True, ondelete="cascade")
     date_from = fields.Date("From", required=True)
@@ -237,7 +273,9 @@ class Currency(Model):
     full_name = fields.Char("Name")
     symbol = fields.Char("Symbol", required=True)
     decimal_places = fields.Integer("Decimal places", default=2)
-    position = fields.Selection([("after", "After the amount"), ("before", "Before the amount")], default="after")
+    position = fields.Selection(
+        [("after", "After the amount"), ("before", "Before the amount")], default="after"
+    )
     active = fields.Boolean("Active", default=True)
     rate_ids = fields.One2many("res.currency.rate", "currency_id", "Rates")
 
@@ -251,17 +289,23 @@ class Currency(Model):
     def round(self, amount):
         from decimal import ROUND_HALF_UP, Decimal
 
-        return Decimal(str(amount)).quantize(Decimal(1).scaleb(-(self.decimal_places or 0)), rounding=ROUND_HALF_UP)
+        return Decimal(str(amount)).quantize(
+            Decimal(1).scaleb(-(self.decimal_places or 0)), rounding=ROUND_HALF_UP
+        )
 
 
 class CurrencyRate(Model):
     _name = "res.currency.rate"
     _description = "Currency rate"
     _order = "name desc"
-    _sql_constraints = [("currency_date_uniq", "unique(currency_id, name)", "One rate per currency and date.")]
+    _sql_constraints = [
+        ("currency_date_uniq", "unique(currency_id, name)", "One rate per currency and date.")
+    ]
 
     name = fields.Date("Date", required=True)
-    currency_id = fields.Many2one("res.currency", "Currency", required=True, ondelete="cascade", index=True)
+    currency_id = fields.Many2one(
+        "res.currency", "Currency", required=True, ondelete="cascade", index=True
+    )
     rate = fields.Float("Rate", required=True, default=1.0)
 
 
@@ -297,6 +341,15 @@ class Users(Model):
 
 
 MODELS = [
-    Module, ModelData, ConfigParameter, CustomField, Attachment, Sequence, SequenceDateRange,
-    Currency, CurrencyRate, Company, Users,
+    Module,
+    ModelData,
+    ConfigParameter,
+    CustomField,
+    Attachment,
+    Sequence,
+    SequenceDateRange,
+    Currency,
+    CurrencyRate,
+    Company,
+    Users,
 ]
