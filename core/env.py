@@ -102,6 +102,17 @@ class Environment:
                     "recompute does not settle: computed fields depend on each other in a loop"
                 )
 
+    @contextlib.contextmanager
+    def atomic(self):
+        """One ORM operation: all or nothing (a savepoint inside an open transaction)."""
+        try:
+            with self.db.atomic():
+                yield
+        except BaseException:
+            self.state.cache.clear()
+            self.state.tocompute.clear()
+            raise
+
     def invalidate_all(self):
         """Forget every cached value (after raw SQL, or to see other transactions' writes)."""
         self.state.cache.clear()

@@ -21,6 +21,16 @@ class JSONTextField(peewee.TextField):
         return None if value is None else json.loads(value)
 
 
+class MoneyColumn(peewee.DecimalField):
+    """A decimal column read back with exactly its number of places (SQLite stores REAL)."""
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        quantum = Decimal(1).scaleb(-self.decimal_places)
+        return Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
 class Field:
     """A declared field; the registry copies it per model and binds ``name``/``model_name``."""
 
@@ -209,9 +219,7 @@ class Monetary(Field):
     _slots = {"digits": 2, "currency_field": None}
 
     def _peewee_field(self):
-        return peewee.DecimalField(
-            max_digits=20, decimal_places=self.digits, null=True, auto_round=True
-        )
+        return MoneyColumn(max_digits=20, decimal_places=self.digits, null=True, auto_round=True)
 
     def convert_to_cache(self, value, env):
         if value is None or value is False:

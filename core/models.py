@@ -542,8 +542,9 @@ class Model(metaclass=MetaModel):
         self.check_access("create")
         from .orm_write import create_records
 
-        records = create_records(self, vals_list)
-        self._check_record_rules("create")
+        with self.env.atomic():
+            records = create_records(self, vals_list)
+            records._check_record_rules("create")
         return records
 
     def write(self, vals):
@@ -554,7 +555,8 @@ class Model(metaclass=MetaModel):
         self._check_record_rules("write")
         from .orm_write import write_records
 
-        write_records(self, dict(vals))
+        with self.env.atomic():
+            write_records(self, dict(vals))
         return True
 
     def unlink(self):
@@ -565,7 +567,8 @@ class Model(metaclass=MetaModel):
         self._check_record_rules("unlink")
         from .orm_write import unlink_records
 
-        unlink_records(self)
+        with self.env.atomic():
+            unlink_records(self)
         return True
 
     def copy(self, default=None):

@@ -325,3 +325,24 @@ def test_custom_many2one_is_cleared_when_its_target_is_deleted_and_can_be_droppe
     registry.reload_if_changed()
     assert "x_agent_id" not in {c.name for c in registry.db.get_columns("orm_order")}
     assert "x_agent_id" not in registry.models["orm.order"]._fields
+
+
+def test_money_reads_back_with_its_places(env):
+    order = make_order(env, None, [("A", 1, "60.10")])
+    env.invalidate_all()
+    assert str(order.line_ids.price_unit) == "60.10"
+    assert str(order.amount_total) == "60.10"
+
+
+def test_failed_create_outside_a_transaction_leaves_nothing(env):
+    order = make_order(env, None, [])
+    with pytest.raises(ValidationError):
+        env["orm.order.line"].create(
+            [
+                {"order_id": order.id, "product": "ok", "quantity": 1},
+                {"order_id": order.id, "product": "bad", "quantity": -5},
+            ]
+        )
+    assert env["orm.order.line"].search_count([]) == 0
+    env.invalidate_all()
+    assert order.amount_total == Decimal("0.00")

@@ -1,0 +1,10 @@
+"""Helpdesk SLA: deadlines on helpdesk tickets; an example of extending another addon."""
+
+from core.plugins import hookimpl
+
+from . import models
+
+
+@hookimpl
+def register_models():
+    return [models.Ticket]
