@@ -6,6 +6,7 @@ import logging
 import sys
 
 import click
+import peewee
 
 from core.config import load_config
 from core.exceptions import KontoraError
@@ -13,14 +14,18 @@ from core.modules import AddonManager, Progress, open_registry
 
 
 class ClickProgress(Progress):
-    """Progress bars on stderr for long steps."""
+    """Progress bars on stderr for long steps, when stderr is a terminal (errors stay one line)."""
 
     def __init__(self):
         self._bar = None
 
     def start(self, label, total):
         self.finish()
-        self._bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_pos=True)
+        if not sys.stderr.isatty():
+            return
+        self._bar = click.progressbar(
+            length=max(total, 1), label=label, file=sys.stderr, show_pos=True
+        )
         self._bar.__enter__()
 
     def advance(self, amount=1):
@@ -40,7 +45,8 @@ def _config(ctx):
     if "config" not in ctx.obj:
         ctx.obj["config"] = load_config(ctx.obj.get("config_path"))
         logging.basicConfig(
-            level=ctx.obj["config"]["log.level"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=ctx.obj["config"]["log.level"],
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
     return ctx.obj["config"]
 
@@ -57,7 +63,12 @@ def _names(values) -> list[str]:
 
 
 @click.group()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A TOML file overriding defaults.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="A TOML file overriding defaults.",
+)
 @click.pass_context
 def cli(ctx, config_path):
     """Kontora: an ERP for sales, stock and invoicing, extended with addons."""
@@ -67,14 +78,22 @@ def cli(ctx, config_path):
 
 @cli.command()
 @click.option("--demo", is_flag=True, help="Load demo data as well.")
-@click.option("--addons", "addons", default="", help="Comma-separated addons (default: every addon found).")
+@click.option(
+    "--addons", "addons", default="", help="Comma-separated addons (default: every addon found)."
+)
 @click.pass_context
 def init(ctx, demo, addons):
     """Create the database and install addons into it."""
     manager = _manager(ctx)
-    names = _names([addons]) if addons else [
-        name for name, info in manager.addons.items() if not info.error and info.source == "folder"
-    ]
+    names = (
+        _names([addons])
+        if addons
+        else [
+            name
+            for name, info in manager.addons.items()
+            if not info.error and info.source == "folder"
+        ]
+    )
     plan = manager.plan_install(names)
     registry = manager.install(names, demo=demo)
     installed = ", ".join(a.name for a in plan) or "nothing new"
@@ -93,10 +112,17 @@ def addons_list(ctx):
     """Addons on disk with their versions and state."""
     rows = _manager(ctx).listing()
     header = ("NAME", "VERSION", "INSTALLED", "STATE", "SUMMARY")
-    table = [(r["name"], r["version"], r["installed_version"] or "-", r["state"], r["summary"]) for r in rows]
+    table = [
+        (r["name"], r["version"], r["installed_version"] or "-", r["state"], r["summary"])
+        for r in rows
+    ]
     widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(4)]
     for row in [header, *table]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row[:4], widths, strict=True)) + "  " + str(row[4]))
+        click.echo(
+            "  ".join(str(v).ljust(w) for v, w in zip(row[:4], widths, strict=True))
+            + "  "
+            + str(row[4])
+        )
 
 
 def _confirm(text, yes):
@@ -142,7 +168,7 @@ def addons_uninstall(ctx, names, yes):
     extra = [n for n in plan if n not in names]
     text = "Uninstall " + ", ".join(plan) + " and delete their data"
     if extra:
-        text += f" ({', '.join(extra)} depend on {', '.join(names)})"
+        text += f" ({', '.join(extra)} {'depends' if len(extra) == 1 else 'depend'} on {', '.join(names)})"
     _confirm(text + "?", yes)
     manager.uninstall(names)
     click.echo("Uninstalled: " + ", ".join(plan))
@@ -150,7 +176,9 @@ def addons_uninstall(ctx, names, yes):
 
 @addons.command("upgrade")
 @click.argument("names", nargs=-1)
-@click.option("--all", "all_", is_flag=True, help="Upgrade every addon whose version on disk is newer.")
+@click.option(
+    "--all", "all_", is_flag=True, help="Upgrade every addon whose version on disk is newer."
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def addons_upgrade(ctx, names, all_, yes):
@@ -177,7 +205,11 @@ def serve(ctx, host, port, workers):
     from core.server import serve as run_server
 
     config = _config(ctx)
-    overrides = {k: v for k, v in {"server.host": host, "server.port": port, "server.workers": workers}.items() if v}
+    overrides = {
+        k: v
+        for k, v in {"server.host": host, "server.port": port, "server.workers": workers}.items()
+        if v
+    }
     config = config.replace(**overrides) if overrides else config
     open_registry(config)
     run_server(config)
@@ -237,10 +269,39 @@ def db_restore(ctx, file, yes):
     click.echo(f"Database restored from {file}")
 
 
-def _add_addon_commands():
+def _config_path_in(argv) -> str | None:
+    """The ``--config FILE`` given before the command, if any."""
+    for index, arg in enumerate(argv):
+        if arg == "--config" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+        if not arg.startswith("-"):
+            break
+    return None
+
+
+def _command_in(argv) -> str | None:
+    """The first argument that is not a root option (``--config FILE`` skipped)."""
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--config":
+            index += 2
+            continue
+        if arg.startswith("-"):
+            if arg in ("--help", "-h"):
+                return arg
+            index += 1
+            continue
+        return arg
+    return None
+
+
+def _add_addon_commands(argv):
     """Commands of installed addons (``register_commands``), when a database is there."""
     try:
-        config = load_config()
+        config = load_config(_config_path_in(argv))
         manager = AddonManager(config)
         if not manager.installed():
             return
@@ -254,8 +315,10 @@ def _add_addon_commands():
 
 def main(argv=None):
     """Entry point: user errors print one line and exit 1; usage errors exit 2."""
-    if argv is None and len(sys.argv) > 1 and sys.argv[1] not in ("init", "addons", "db", "--help"):
-        _add_addon_commands()
+    if argv is None:
+        command = _command_in(sys.argv[1:])
+        if command is not None and command not in cli.commands and command not in ("--help", "-h"):
+            _add_addon_commands(sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="kontora", standalone_mode=False)
     except click.exceptions.Abort:
@@ -265,11 +328,19 @@ def main(argv=None):
         exc.show()
         sys.exit(exc.exit_code)
     except KontoraError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo("Error: " + " ".join(str(exc).split()), err=True)  # always one line
+        sys.exit(1)
+    except peewee.OperationalError as exc:  # cannot connect, database locked, ...
+        logging.getLogger("kontora").debug("database error", exc_info=True)
+        click.echo(f"Error: database: {' '.join(str(exc).split())}", err=True)
         sys.exit(1)
     except Exception as exc:
         logging.getLogger("kontora").debug("unexpected error", exc_info=True)
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (set KONTORA_LOG_LEVEL=DEBUG for details)", err=True)
+        text = " ".join(str(exc).split())  # one line, whatever the library put in its message
+        click.echo(
+            f"Error: unexpected {type(exc).__name__}: {text} (set KONTORA_LOG_LEVEL=DEBUG for details)",
+            err=True,
+        )
         sys.exit(1)
     sys.exit(0)
 

@@ -18,8 +18,17 @@ BASE_DIR = Path(__file__).resolve().parent / "base"
 ENTRY_POINT_GROUP = "kontora.addons"
 PACKAGE_PREFIX = "kontora_addons"
 MANIFEST_KEYS = {
-    "name": str, "version": str, "summary": str, "title": str, "depends": list, "data": list,
-    "demo": list, "auto_install": bool, "author": str, "license": str, "category": str,
+    "name": str,
+    "version": str,
+    "summary": str,
+    "title": str,
+    "depends": list,
+    "data": list,
+    "demo": list,
+    "auto_install": bool,
+    "author": str,
+    "license": str,
+    "category": str,
 }
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _VERSION_RE = re.compile(r"^\d+(\.\d+){1,3}$")
@@ -54,7 +63,9 @@ class AddonInfo:
         if self.module_name:
             return importlib.import_module(self.module_name)
         full_name = f"{PACKAGE_PREFIX}.{self.name}"
-        if full_name in sys.modules and getattr(sys.modules[full_name], "__kontora_path__", None) == str(self.path):
+        if full_name in sys.modules and getattr(
+            sys.modules[full_name], "__kontora_path__", None
+        ) == str(self.path):
             return sys.modules[full_name]
         if PACKAGE_PREFIX not in sys.modules:
             package = types.ModuleType(PACKAGE_PREFIX)
@@ -63,7 +74,9 @@ class AddonInfo:
         init = self.path / "__init__.py"
         if not init.exists():
             self.fail("has no __init__.py")
-        spec = importlib.util.spec_from_file_location(full_name, init, submodule_search_locations=[str(self.path)])
+        spec = importlib.util.spec_from_file_location(
+            full_name, init, submodule_search_locations=[str(self.path)]
+        )
         module = importlib.util.module_from_spec(spec)
         module.__kontora_path__ = str(self.path)
         for key in [k for k in sys.modules if k.startswith(full_name + ".")]:
@@ -86,9 +99,13 @@ def version_tuple(version: str | None):
     return tuple(int(part) for part in version.split("."))
 
 
-def read_manifest(name: str, path: Path, manifest_path: Path, source="folder", module_name=None) -> AddonInfo:
+def read_manifest(
+    name: str, path: Path, manifest_path: Path, source="folder", module_name=None
+) -> AddonInfo:
     """Parse and validate a manifest; a broken one gives an AddonInfo carrying the error."""
-    info = AddonInfo(name=name, path=path, manifest_path=manifest_path, source=source, module_name=module_name)
+    info = AddonInfo(
+        name=name, path=path, manifest_path=manifest_path, source=source, module_name=module_name
+    )
     try:
         with open(manifest_path, "rb") as fh:
             data = tomllib.load(fh)
@@ -140,7 +157,9 @@ def read_manifest(name: str, path: Path, manifest_path: Path, source="folder", m
 
 def discover(paths) -> dict[str, AddonInfo]:
     """Every addon found: core's ``base``, each addons path, then entry points."""
-    found: dict[str, AddonInfo] = {"base": read_manifest("base", BASE_DIR, BASE_DIR / "manifest.toml")}
+    found: dict[str, AddonInfo] = {
+        "base": read_manifest("base", BASE_DIR, BASE_DIR / "manifest.toml")
+    }
     for folder in paths:
         folder = Path(folder)
         if not folder.is_dir():
@@ -159,7 +178,11 @@ def discover(paths) -> dict[str, AddonInfo]:
             continue
         package_dir = Path(list(spec.submodule_search_locations)[0])
         found[entry_point.name] = read_manifest(
-            entry_point.name, package_dir, package_dir / "manifest.toml", "entry point", entry_point.value
+            entry_point.name,
+            package_dir,
+            package_dir / "manifest.toml",
+            "entry point",
+            entry_point.value,
         )
     return found
 

@@ -21,7 +21,9 @@ class RegistryHolder:
         if self._registry is None:
             manager = AddonManager(self.config)
             if not manager.installed():
-                raise KontoraError(f"the database {self.config.database_url} is not initialised: run `kontora init`")
+                raise KontoraError(
+                    f"the database {self.config.database_url} is not initialised: run `kontora init`"
+                )
             self._registry = Registry.load(self.config, manager.db)
         else:
             self._registry.reload_if_changed()
@@ -56,7 +58,11 @@ def create_app(config=None) -> Flask:
             rows = modules.read(["name", "latest_version"])
         infos = g.registry.all_addons
         addons = [
-            {"name": r["name"], "version": r["latest_version"], "summary": infos[r["name"]].summary if r["name"] in infos else ""}
+            {
+                "name": r["name"],
+                "version": r["latest_version"],
+                "summary": infos[r["name"]].summary if r["name"] in infos else "",
+            }
             for r in rows
         ]
         return render_template("home.html", addons=addons, database=config.database_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 from .exceptions import KontoraError
@@ -39,6 +40,22 @@ def _copy_sqlite(source: str, target: str, progress=None):
             progress.finish()
 
 
+def _check_sqlite(source: Path):
+    """Refuse a damaged backup before the database is touched."""
+    try:
+        conn = sqlite3.connect(Path(source).resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise KontoraError(f"{source} is not a readable SQLite backup: {exc}") from None
+    if not result or result[0] != "ok":
+        raise KontoraError(
+            f"{source} is a damaged SQLite backup: {result[0] if result else 'no answer'}"
+        )
+
+
 def _pg_args(url):
     return ["--dbname", url]
 
@@ -61,10 +78,16 @@ def backup(config, file, progress=None):
         return target
     if not shutil.which("pg_dump"):
         raise KontoraError("pg_dump is not installed (Debian package postgresql-client)")
-    result = subprocess.run(["pg_dump", "--format=custom", "--file", str(target), *_pg_args(url)],
-                            capture_output=True, text=True)
+    tmp = target.with_suffix(target.suffix + ".part")
+    result = subprocess.run(
+        ["pg_dump", "--format=custom", "--file", str(tmp), *_pg_args(url)],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
-        raise KontoraError(f"pg_dump failed: {result.stderr.strip().splitlines()[-1] if result.stderr else result.returncode}")
+        tmp.unlink(missing_ok=True)
+        raise KontoraError(f"pg_dump failed: {_first_error(result.stderr, result.returncode)}")
+    tmp.replace(target)
     return target
 
 
@@ -76,16 +99,99 @@ def restore(config, file, progress=None):
         with open(source, "rb") as fh:
             if fh.read(16) != SQLITE_MAGIC:
                 raise KontoraError(f"{file} is not a SQLite backup")
+        _check_sqlite(source)
         target = _sqlite_path(url)
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-        _copy_sqlite(str(source), target, progress)
+        try:
+            _copy_sqlite(str(source), target, progress)
+        except sqlite3.Error as exc:
+            raise KontoraError(
+                f"restore from {file} failed, the database is unchanged: {exc}"
+            ) from None
         return
-    if not shutil.which("pg_restore"):
-        raise KontoraError("pg_restore is not installed (Debian package postgresql-client)")
-    result = subprocess.run(
-        ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *_pg_args(url), str(source)],
-        capture_output=True, text=True,
-    )
+    _restore_postgres(url, source)
+
+
+# Drops every table, view and sequence of the current schema: tables created after the backup
+# (an addon installed since) must go too, or their foreign keys block the restore.
+_DROP_ALL = """
+SET lock_timeout = '60s';
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN
+    SELECT format('DROP %s IF EXISTS %I.%I CASCADE',
+                  CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                 WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                  n.nspname, c.relname) AS stmt
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    ORDER BY c.relkind
+  LOOP
+    EXECUTE r.stmt;
+  END LOOP;
+END $$;
+"""
+
+
+def _first_error(stderr: str, fallback) -> str:
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    for line in lines:
+        if "ERROR:" in line or "error:" in line:
+            return line
+    return lines[-1] if lines else str(fallback)
+
+
+def _restore_postgres(url, source: Path):
+    """Replace the database's tables with the backup's, in one transaction.
+
+    The archive is turned into SQL first, so a damaged file is refused before the database
+    is touched; psql then drops the current tables and loads the backup in one transaction.
+    """
+    for tool in ("pg_restore", "psql"):
+        if not shutil.which(tool):
+            raise KontoraError(f"{tool} is not installed (Debian package postgresql-client)")
+    with open(source, "rb") as fh:
+        if fh.read(5) != b"PGDMP":
+            raise KontoraError(f"{source} is not a PostgreSQL backup (pg_dump custom format)")
+    with tempfile.TemporaryDirectory(prefix="kontora-restore-") as tmp:
+        script = Path(tmp) / "restore.sql"
+        result = subprocess.run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--file",
+                str(script),
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise KontoraError(
+                f"pg_restore cannot read {source}: {_first_error(result.stderr, result.returncode)}"
+            )
+        result = subprocess.run(
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--single-transaction",
+                "--dbname",
+                url,
+                "-c",
+                _DROP_ALL,
+                "-f",
+                str(script),
+            ],
+            capture_output=True,
+            text=True,
+        )
     if result.returncode != 0:
-        lines = result.stderr.strip().splitlines()
-        raise KontoraError(f"pg_restore failed: {lines[-1] if lines else result.returncode}")
+        raise KontoraError(
+            f"restore failed, the database is unchanged: {_first_error(result.stderr, result.returncode)}"
+        )

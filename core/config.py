@@ -72,10 +72,11 @@ class Config:
 
     def replace(self, **overrides):
         """A copy with some keys changed (``database__url=...`` or a dict of dotted keys)."""
-        values = dict(self._values)
+        values, sources = dict(self._values), dict(self.sources)
         for key, value in overrides.items():
             values[key.replace("__", ".")] = value
-        return Config(_validate(values, {k: "override" for k in overrides}), self.sources)
+            sources[key.replace("__", ".")] = "override"
+        return Config(_validate(values, sources), sources)
 
     @property
     def database_url(self) -> str:

@@ -41,10 +41,13 @@ class DataLoader:
 
     def _existing(self, module):
         IrData = self.registry.tables["ir.model.data"]
-        query = IrData.select(IrData.name, IrData.model, IrData.res_id, IrData.noupdate, IrData.id).where(
-            IrData.module == module
-        )
-        return {name: (model, res_id, bool(noupdate), row_id) for name, model, res_id, noupdate, row_id in query.tuples()}
+        query = IrData.select(
+            IrData.name, IrData.model, IrData.res_id, IrData.noupdate, IrData.id
+        ).where(IrData.module == module)
+        return {
+            name: (model, res_id, bool(noupdate), row_id)
+            for name, model, res_id, noupdate, row_id in query.tuples()
+        }
 
     # -- loading -----------------------------------------------------------------------------------------
     def read_file(self, addon, rel_path) -> list[dict]:
@@ -53,11 +56,15 @@ class DataLoader:
             with open(path, "rb") as fh:
                 data = tomllib.load(fh)
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise DataFileError(f"addon '{addon.name}' ({path}): cannot read data file: {exc}") from None
+            raise DataFileError(
+                f"addon '{addon.name}' ({path}): cannot read data file: {exc}"
+            ) from None
         file_noupdate = bool(data.get("noupdate", False))
         records = data.get("records", [])
         if not isinstance(records, list):
-            raise DataFileError(f"addon '{addon.name}' ({path}): 'records' must be an array of tables")
+            raise DataFileError(
+                f"addon '{addon.name}' ({path}): 'records' must be an array of tables"
+            )
         result = []
         for index, record in enumerate(records, start=1):
             where = f"addon '{addon.name}' ({path}), record {index}"
@@ -65,7 +72,9 @@ class DataLoader:
                 raise DataFileError(f"{where}: needs a 'model'")
             unknown = set(record) - RESERVED
             if unknown:
-                raise DataFileError(f"{where}: unknown key {sorted(unknown)[0]!r} (put field values under 'values')")
+                raise DataFileError(
+                    f"{where}: unknown key {sorted(unknown)[0]!r} (put field values under 'values')"
+                )
             if record["model"] not in self.registry.models:
                 raise DataFileError(f"{where}: unknown model {record['model']!r}")
             xml_id = record.get("id")
@@ -99,7 +108,10 @@ class DataLoader:
                 batch.clear()
 
         for entry in entries:
-            if batch and (batch[0]["model"] != entry["model"] or self._refers_to_batch(entry, batch, addon.name)):
+            if batch and (
+                batch[0]["model"] != entry["model"]
+                or self._refers_to_batch(entry, batch, addon.name)
+            ):
                 flush()
             if entry["id"] and entry["id"] in {e["id"] for e in batch}:
                 flush()
@@ -145,8 +157,13 @@ class DataLoader:
                 if known:  # the record was deleted by hand: point the id at the new one
                     env["ir.model.data"].sudo().browse(known[3]).unlink()
                 rows.append(
-                    {"module": module, "name": entry["id"], "model": model._name, "res_id": res_id,
-                     "noupdate": entry["noupdate"]}
+                    {
+                        "module": module,
+                        "name": entry["id"],
+                        "model": model._name,
+                        "res_id": res_id,
+                        "noupdate": entry["noupdate"],
+                    }
                 )
                 existing[entry["id"]] = (model._name, res_id, entry["noupdate"], None)
         if rows:
@@ -163,7 +180,9 @@ class DataLoader:
                 raise DataFileError(f"{entry['where']}: {model._name} has no field {name!r}")
             if isinstance(value, dict):
                 vals[name] = self._special(env, module, field, value, entry["where"])
-            elif isinstance(value, datetime.datetime | datetime.date) or not isinstance(value, list):
+            elif isinstance(value, datetime.datetime | datetime.date) or not isinstance(
+                value, list
+            ):
                 vals[name] = value
             else:
                 vals[name] = value
@@ -187,7 +206,9 @@ class DataLoader:
                 hour = int(value.get("hour", 9))
                 return datetime.datetime.combine(day, datetime.time(hour))
             return day
-        raise DataFileError(f"{where}: {field.name}: expected {{ ref = ... }}, {{ refs = [...] }} or {{ days = N }}")
+        raise DataFileError(
+            f"{where}: {field.name}: expected {{ ref = ... }}, {{ refs = [...] }} or {{ days = N }}"
+        )
 
     def remove_obsolete(self, env, module, seen):
         """On upgrade, delete records whose external ids vanished from the data files."""

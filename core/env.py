@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 
 from .exceptions import KontoraError
 
 SUPERUSER_ID = 1
 _logger = logging.getLogger(__name__)
+_local = threading.local()
 
 
 class TransactionState:
@@ -104,27 +106,68 @@ class Environment:
 
     @contextlib.contextmanager
     def atomic(self):
-        """One ORM operation: all or nothing (a savepoint inside an open transaction)."""
+        """One ORM operation: all or nothing (a savepoint inside an open transaction).
+
+        Outside any transaction (shell, scripts) the operation is its own transaction, and
+        its after-commit callbacks run when it commits.
+        """
+        nested = self.db.in_transaction()
         try:
             with self.db.atomic():
                 yield
         except BaseException:
             self.state.cache.clear()
             self.state.tocompute.clear()
+            if not nested:
+                _pending(self.db).clear()
             raise
+        if not nested:
+            _after_outermost(self.db, self.state, False)
 
     def invalidate_all(self):
         """Forget every cached value (after raw SQL, or to see other transactions' writes)."""
         self.state.cache.clear()
 
     def on_commit(self, callback):
-        """Run ``callback()`` after the transaction commits (e.g. to enqueue a job)."""
-        self.state.after_commit.append(callback)
+        """Run ``callback()`` after the transaction commits (e.g. to enqueue a job).
 
-    def enqueue(self, job_name, **payload):
+        Outside any transaction the data is already committed, so it runs at once."""
+        if self.db.in_transaction():
+            self.state.after_commit.append(callback)
+        else:
+            _run_callbacks([callback])
+
+    def enqueue(self, job_name, /, **payload):
         """Queue a background job once this transaction has committed."""
         registry = self.registry
         self.on_commit(lambda: registry.jobs.enqueue(job_name, **payload))
+
+
+def _pending(db) -> list:
+    """Callbacks of committed inner transactions, waiting for the outermost commit."""
+    store = getattr(_local, "pending", None)
+    if store is None:
+        store = _local.pending = {}
+    return store.setdefault(id(db), [])
+
+
+def _run_callbacks(callbacks):
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a failed enqueue must not undo a committed change
+            _logger.exception("after-commit callback failed")
+
+
+def _after_outermost(db, state, nested):
+    """Hand callbacks to the enclosing transaction, or run them now that all is committed."""
+    callbacks, state.after_commit = list(state.after_commit), []
+    if nested:
+        _pending(db).extend(callbacks)
+        return
+    waiting = _pending(db)
+    callbacks, waiting[:] = waiting + callbacks, []
+    _run_callbacks(callbacks)
 
 
 @contextlib.contextmanager
@@ -132,18 +175,21 @@ def transaction(registry, uid=SUPERUSER_ID, context=None, write=True, su=False):
     """One unit of work: a transaction and an environment; commit on success, else roll back.
 
     ``write=True`` takes SQLite's write lock at the start so that concurrent writers queue
-    instead of failing on a lock upgrade.
+    instead of failing on a lock upgrade. Inside another transaction this is a savepoint,
+    and its after-commit callbacks wait for the outermost commit.
     """
     db = registry.db
+    nested = db.in_transaction()
     env = Environment(registry, uid, context, su)
-    manager = db.write_transaction() if write else db.atomic()
-    with manager:
-        yield env
-        env.recompute()
-    for callback in env.state.after_commit:
-        try:
-            callback()
-        except Exception:  # a failed enqueue must not undo a committed change
-            _logger.exception("after-commit callback failed")
+    manager = db.write_transaction() if write and not nested else db.atomic()
+    try:
+        with manager:
+            yield env
+            env.recompute()
+    except BaseException:
+        if not nested:
+            _pending(db).clear()
+        raise
+    _after_outermost(db, env.state, nested)
     if env.state.registry_changed:
         registry.reload_if_changed()

@@ -54,8 +54,13 @@ class AddonManager:
         """``{name: {state, version, demo}}`` for addons the database has a record of."""
         if not self._database_exists() or "ir_module_module" not in self.db.get_tables():
             return {}
-        rows = self.db.execute_sql("SELECT name, state, latest_version, demo FROM ir_module_module").fetchall()
-        return {name: {"state": state, "version": version, "demo": bool(demo)} for name, state, version, demo in rows}
+        rows = self.db.execute_sql(
+            "SELECT name, state, latest_version, demo FROM ir_module_module"
+        ).fetchall()
+        return {
+            name: {"state": state, "version": version, "demo": bool(demo)}
+            for name, state, version, demo in rows
+        }
 
     def installed(self) -> set[str]:
         return {name for name, row in self.state().items() if row["state"] == "installed"}
@@ -70,7 +75,9 @@ class AddonManager:
                 {
                     "name": name,
                     "version": info.version if not info.error else "?",
-                    "installed_version": row.get("version") if row.get("state") == "installed" else None,
+                    "installed_version": row.get("version")
+                    if row.get("state") == "installed"
+                    else None,
                     "state": "broken" if info.error else row.get("state", "uninstalled"),
                     "summary": info.error or info.summary,
                     "source": info.source,
@@ -89,10 +96,10 @@ class AddonManager:
             changed = False
             present = installed | set(new)
             for info in self.addons.values():
-                if info.auto_install and not info.error and info.name not in present:
-                    if set(info.depends) <= present:
-                        new[info.name] = info
-                        changed = True
+                ready = info.auto_install and not info.error and info.name not in present
+                if ready and set(info.depends) <= present:
+                    new[info.name] = info
+                    changed = True
         return [a for a in topological({**new}) if a.name in new]
 
     def plan_uninstall(self, names) -> list[str]:
@@ -104,7 +111,9 @@ class AddonManager:
                 raise AddonError(f"addon '{name}' is not installed")
         removing = set(names) | set(dependents(self.addons, installed, names))
         missing = [n for n in removing if n not in self.addons]
-        order = [a.name for a in topological({n: self.addons[n] for n in removing if n in self.addons})]
+        order = [
+            a.name for a in topological({n: self.addons[n] for n in removing if n in self.addons})
+        ]
         return list(reversed(order)) + missing
 
     def plan_upgrade(self, names=None) -> list[AddonInfo]:
@@ -117,14 +126,19 @@ class AddonManager:
             selected = set(names)
         else:
             selected = {
-                n for n in installed if n in self.addons and not self.addons[n].error
+                n
+                for n in installed
+                if n in self.addons
+                and not self.addons[n].error
                 and version_tuple(self.addons[n].version) > version_tuple(state[n]["version"])
             }
         ordered = resolve(self.addons, sorted(installed))
         plan = [a for a in ordered if a.name in selected]
         for info in plan:
             if version_tuple(info.version) < version_tuple(state[info.name]["version"]):
-                info.fail(f"version {info.version} on disk is older than installed {state[info.name]['version']}")
+                info.fail(
+                    f"version {info.version} on disk is older than installed {state[info.name]['version']}"
+                )
         return plan
 
     # -- actions --------------------------------------------------------------------------------------------
@@ -189,16 +203,22 @@ class AddonManager:
             steps = {a.name: self._migrations(a, state[a.name]["version"]) for a in plan}
             for addon in plan:
                 for version, path in steps[addon.name]:
-                    self._run_migration(env, addon, version, path, "pre_migrate", state[addon.name]["version"])
+                    self._run_migration(
+                        env, addon, version, path, "pre_migrate", state[addon.name]["version"]
+                    )
             sync_schema(registry)
             total = sum(len(self._data_entries(registry, a, False)) for a in plan)
             self.progress.start("Upgrading " + ", ".join(a.name for a in plan), total)
             for addon in plan:
                 for version, path in steps[addon.name]:
-                    self._run_migration(env, addon, version, path, "migrate", state[addon.name]["version"])
+                    self._run_migration(
+                        env, addon, version, path, "migrate", state[addon.name]["version"]
+                    )
                 env.invalidate_all()
                 seen = registry.data.load(env, addon, addon.data, "update", self.progress.advance)
-                registry.data.remove_obsolete(env, addon.name, seen | self._demo_ids(registry, addon, state))
+                registry.data.remove_obsolete(
+                    env, addon.name, seen | self._demo_ids(registry, addon, state)
+                )
                 self._set_state(env, addon, "installed")
                 env.recompute()
             registry.version = bump_registry_version(env)
@@ -218,13 +238,20 @@ class AddonManager:
         steps = []
         for path in folder.iterdir():
             match = _MIGRATION_RE.match(path.name)
-            if match and version_tuple(installed_version) < version_tuple(match.group(1)) <= addon.version_tuple():
+            if (
+                match
+                and version_tuple(installed_version)
+                < version_tuple(match.group(1))
+                <= addon.version_tuple()
+            ):
                 steps.append((match.group(1), path))
         return sorted(steps, key=lambda s: version_tuple(s[0]))
 
     @staticmethod
     def _run_migration(env, addon, version, path, function, installed_version):
-        spec = importlib.util.spec_from_file_location(f"kontora_migration_{addon.name}_{version}", path)
+        spec = importlib.util.spec_from_file_location(
+            f"kontora_migration_{addon.name}_{version}", path
+        )
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
@@ -232,10 +259,14 @@ class AddonManager:
             if step is not None:
                 step(env, installed_version)
         except KontoraError as exc:
-            raise AddonError(f"addon '{addon.name}' ({path}): migration to {version} failed: {exc}") from exc
-        except Exception as exc:
+            text = " ".join(str(exc).split())
             raise AddonError(
-                f"addon '{addon.name}' ({path}): migration to {version} failed: {type(exc).__name__}: {exc}"
+                f"addon '{addon.name}' ({path}): migration to {version} failed: {text}"
+            ) from exc
+        except Exception as exc:
+            text = " ".join(str(exc).split())  # one line for the CLI, whatever the step raised
+            raise AddonError(
+                f"addon '{addon.name}' ({path}): migration to {version} failed: {type(exc).__name__}: {text}"
             ) from exc
 
     def uninstall(self, names) -> Registry:
@@ -248,8 +279,16 @@ class AddonManager:
             gone = set(removing)
             dropped_models = {m for m, origin in current.model_origin.items() if origin in gone}
             self._delete_data_rows(env, gone, dropped_models)
-            custom = env["ir.model.fields"].sudo().search(
-                ["|", ("model", "in", sorted(dropped_models)), ("relation", "in", sorted(dropped_models))]
+            custom = (
+                env["ir.model.fields"]
+                .sudo()
+                .search(
+                    [
+                        "|",
+                        ("model", "in", sorted(dropped_models)),
+                        ("relation", "in", sorted(dropped_models)),
+                    ]
+                )
             )
             for rec in custom:
                 cls = current.models.get(rec.model)
@@ -261,7 +300,11 @@ class AddonManager:
             relation_tables = set()
             for (model_name, fname), rel in current.relation_tables.items():
                 field = current.models[model_name]._fields[fname]
-                if field.addon in gone or model_name in dropped_models or field.comodel_name in dropped_models:
+                if (
+                    field.addon in gone
+                    or model_name in dropped_models
+                    or field.comodel_name in dropped_models
+                ):
                     relation_tables.add(rel._meta.table_name)
             for model_name, cls in current.models.items():
                 if model_name in dropped_models or cls._abstract:
@@ -274,11 +317,19 @@ class AddonManager:
             ]
             drop_tables(current, tables)
             Module = current.tables["ir.module.module"]
-            Module.update(state="uninstalled", latest_version=None, demo=False).where(Module.name.in_(removing)).execute()
+            Module.update(state="uninstalled", latest_version=None, demo=False).where(
+                Module.name.in_(removing)
+            ).execute()
             _installed, version, remaining_custom = read_installed_state(self.db)
             remaining = [n for n in installed if n not in gone]
-            registry = Registry(self.db, self.config, resolve(self.addons, sorted(remaining)), self.addons, version,
-                                remaining_custom)
+            registry = Registry(
+                self.db,
+                self.config,
+                resolve(self.addons, sorted(remaining)),
+                self.addons,
+                version,
+                remaining_custom,
+            )
             registry.version = bump_registry_version(registry.env(su=True))
         return registry
 
@@ -286,7 +337,9 @@ class AddonManager:
     def _delete_data_rows(env, gone, dropped_models):
         IrData = env.registry.tables["ir.model.data"]
         rows = list(
-            IrData.select(IrData.model, IrData.res_id).where(IrData.module.in_(sorted(gone))).tuples()
+            IrData.select(IrData.model, IrData.res_id)
+            .where(IrData.module.in_(sorted(gone)))
+            .tuples()
         )
         by_model = {}
         for model_name, res_id in rows:

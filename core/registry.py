@@ -528,7 +528,10 @@ def read_registry_version(db) -> int:
         row = cursor.fetchone()
     except (peewee.OperationalError, peewee.ProgrammingError):
         if is_postgres(db) and not db.in_transaction():
-            db.rollback()
+            try:
+                db.rollback()
+            except (peewee.InterfaceError, peewee.OperationalError):
+                db.close()  # the connection is gone; the next query reconnects
         return 0
     return int(row[0]) if row and row[0] else 0
 

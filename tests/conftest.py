@@ -53,7 +53,9 @@ class Databases:
             return f"sqlite:///{self.tmp_path / ('db-' + uuid.uuid4().hex[:8] + '.sqlite3')}"
         if not pg_available():
             if REQUIRE_PG:
-                pytest.fail(f"PostgreSQL is required (KONTORA_TEST_REQUIRE_PG=1) but not reachable: {_PG_STATE.get('why')}")
+                pytest.fail(
+                    f"PostgreSQL is required (KONTORA_TEST_REQUIRE_PG=1) but not reachable: {_PG_STATE.get('why')}"
+                )
             pytest.skip("PostgreSQL is not reachable")
         name = "kontora_test_" + uuid.uuid4().hex[:12]
         conn = _pg_connect()

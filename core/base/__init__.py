@@ -2,9 +2,14 @@
 
 from core.plugins import hookimpl
 
-from . import models
+from . import mail, models
 
 
 @hookimpl
 def register_models():
-    return list(models.MODELS)
+    return [*models.MODELS, *mail.MODELS]
+
+
+@hookimpl
+def register_jobs():
+    return list(mail.JOBS)
