@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import unquote, urlparse, urlunparse
 
 from .exceptions import KontoraError
 
@@ -56,8 +58,21 @@ def _check_sqlite(source: Path):
         )
 
 
+def _pg_url_and_env(url):
+    """The URL without its password, and an environment carrying it in PGPASSWORD,
+    so that the password never shows in the process list."""
+    parsed = urlparse(url)
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = unquote(parsed.password)
+        netloc = parsed.netloc.rsplit("@", 1)
+        user = netloc[0].split(":", 1)[0]
+        parsed = parsed._replace(netloc=f"{user}@{netloc[1]}")
+    return urlunparse(parsed), env
+
+
 def _pg_args(url):
-    return ["--dbname", url]
+    return ["--dbname", _pg_url_and_env(url)[0]]
 
 
 def backup(config, file, progress=None):
@@ -81,6 +96,7 @@ def backup(config, file, progress=None):
     tmp = target.with_suffix(target.suffix + ".part")
     result = subprocess.run(
         ["pg_dump", "--format=custom", "--file", str(tmp), *_pg_args(url)],
+        env=_pg_url_and_env(url)[1],
         capture_output=True,
         text=True,
     )
@@ -182,7 +198,7 @@ def _restore_postgres(url, source: Path):
                 "ON_ERROR_STOP=1",
                 "--single-transaction",
                 "--dbname",
-                url,
+                _pg_url_and_env(url)[0],
                 "-c",
                 _DROP_ALL,
                 "-f",
@@ -190,6 +206,7 @@ def _restore_postgres(url, source: Path):
             ],
             capture_output=True,
             text=True,
+            env=_pg_url_and_env(url)[1],
         )
     if result.returncode != 0:
         raise KontoraError(
