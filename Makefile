@@ -20,7 +20,7 @@ $(DB): | $(BIN)/kontora
 	$(BIN)/kontora init --demo
 
 run: $(BIN)/kontora $(DB)
-	@echo "Demo user: admin (sign-in with passwords arrives with the access-control issue)"
+	@echo "Demo login: admin / admin (and demo / demo1234)"
 	$(BIN)/kontora serve
 
 test: $(VENV)/.test-deps

@@ -98,7 +98,30 @@ def init(ctx, demo, addons):
     registry = manager.install(names, demo=demo)
     installed = ", ".join(a.name for a in plan) or "nothing new"
     click.echo(f"Database {manager.config.database_url} ready; installed: {installed}")
+    password = _first_admin_password(registry, demo)
+    if password:
+        click.echo(
+            f"Sign in as admin with password: {password}"
+            + ("" if demo else "  (shown once; change it)")
+        )
     return registry
+
+
+def _first_admin_password(registry, demo):
+    """Give the admin a password if it has none yet: 'admin' on demo databases, else random."""
+    import secrets
+
+    with registry.transaction(su=True) as env:
+        admin = env.ref("base.user_admin", raise_if_not_found=False)
+        if not admin or env["res.users.credential"].search_count([("user_id", "=", admin.id)]):
+            return None
+        password = "admin" if demo else secrets.token_urlsafe(12)
+        admin.set_password(password, check_policy=not demo)
+        if demo:
+            demo_user = env.ref("base.user_demo", raise_if_not_found=False)
+            if demo_user:
+                demo_user.set_password("demo1234")
+    return password
 
 
 @cli.group()

@@ -15,6 +15,105 @@ class DataFileError(AddonError):
     """A data file is malformed or names something that does not exist."""
 
 
+SECURITY_FILE = "security.toml"
+PERM_LETTERS = {"r": "perm_read", "w": "perm_write", "c": "perm_create", "d": "perm_unlink"}
+
+
+def data_files(addon, demo=False) -> list[str]:
+    """An addon's files in load order: security.toml (if any), data, then demo."""
+    listed = SECURITY_FILE in addon.data
+    files = [SECURITY_FILE] if (Path(addon.path) / SECURITY_FILE).is_file() and not listed else []
+    return files + list(addon.data) + (list(addon.demo) if demo else [])
+
+
+def _perms(value, where):
+    if not isinstance(value, str) or set(value) - set(PERM_LETTERS):
+        raise DataFileError(
+            f"{where}: 'perms' is letters from r (read), w (write), c (create), d (delete)"
+        )
+    return {name: letter in value for letter, name in PERM_LETTERS.items()}
+
+
+def read_security(addon) -> list[dict]:
+    """``security.toml``: [[groups]], [[access]] and [[rules]] as data entries with external ids."""
+    path = Path(addon.path) / SECURITY_FILE
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DataFileError(
+            f"addon '{addon.name}' ({path}): cannot read security file: {exc}"
+        ) from None
+    unknown = set(data) - {"groups", "access", "rules"}
+    if unknown:
+        raise DataFileError(
+            f"addon '{addon.name}' ({path}): unknown section {sorted(unknown)[0]!r}"
+        )
+    entries = []
+    for index, group in enumerate(data.get("groups", []), start=1):
+        where = f"addon '{addon.name}' ({path}), group {index}"
+        if not isinstance(group, dict) or "id" not in group or "name" not in group:
+            raise DataFileError(f"{where}: needs 'id' and 'name'")
+        values = {
+            "name": group["name"],
+            "category": group.get("category"),
+            "comment": group.get("comment"),
+        }
+        if group.get("implied"):
+            values["implied_ids"] = {"refs": list(group["implied"])}
+        entries.append(
+            {
+                "model": "res.groups",
+                "id": group["id"],
+                "noupdate": False,
+                "values": values,
+                "where": where,
+            }
+        )
+    for index, row in enumerate(data.get("access", []), start=1):
+        where = f"addon '{addon.name}' ({path}), access {index}"
+        if not isinstance(row, dict) or "model" not in row:
+            raise DataFileError(f"{where}: needs 'model'")
+        group = row.get("group")
+        xml_id = (
+            row.get("id")
+            or f"access_{row['model'].replace('.', '_')}_{(group or 'all').replace('.', '_')}"
+        )
+        values = {"name": xml_id, "model": row["model"], **_perms(row.get("perms", "r"), where)}
+        values["group_id"] = {"ref": group} if group else None
+        entries.append(
+            {
+                "model": "ir.model.access",
+                "id": xml_id,
+                "noupdate": False,
+                "values": values,
+                "where": where,
+            }
+        )
+    for index, rule in enumerate(data.get("rules", []), start=1):
+        where = f"addon '{addon.name}' ({path}), rule {index}"
+        if not isinstance(rule, dict) or not {"id", "model", "domain"} <= set(rule):
+            raise DataFileError(f"{where}: needs 'id', 'model' and 'domain'")
+        values = {
+            "name": rule.get("name", rule["id"]),
+            "model": rule["model"],
+            "domain": rule["domain"],
+            **_perms(rule.get("perms", "rwcd"), where),
+        }
+        if rule.get("groups"):
+            values["groups"] = {"refs": list(rule["groups"])}
+        entries.append(
+            {
+                "model": "ir.rule",
+                "id": rule["id"],
+                "noupdate": False,
+                "values": values,
+                "where": where,
+            }
+        )
+    return entries
+
+
 class DataLoader:
     """Loads an addon's data files in batches and resolves ``{ ref = "addon.name" }``."""
 
@@ -51,6 +150,8 @@ class DataLoader:
 
     # -- loading -----------------------------------------------------------------------------------------
     def read_file(self, addon, rel_path) -> list[dict]:
+        if rel_path == SECURITY_FILE:
+            return read_security(addon)
         path = Path(addon.path) / rel_path
         try:
             with open(path, "rb") as fh:

@@ -585,6 +585,35 @@ class Model(metaclass=MetaModel):
         vals.update(default or {})
         return self.create(vals)
 
+    def check_write_date(self, expected):
+        """Refuse a write based on a stale read: ``expected`` is the ``write_date`` the
+        client saw. Locks the rows (PostgreSQL) so that two writers cannot both pass."""
+        if expected in (None, "", False):
+            return True
+        from .db import is_postgres
+        from .exceptions import ConflictError
+
+        expected = self._fields["write_date"].convert_to_cache(expected, self.env)
+        table = self._table
+        query = table.select(table.id, table.write_date, table.write_uid).where(
+            table.id.in_(self.ids)
+        )
+        if is_postgres(table._meta.database):
+            query = query.for_update()
+        for id_, write_date, write_uid in query.tuples():
+            if write_date is not None and write_date.replace(microsecond=0) != expected.replace(
+                microsecond=0
+            ):
+                who = (
+                    self.env["res.users"].sudo().browse(write_uid).name if write_uid else "someone"
+                )
+                raise ConflictError(
+                    f"{self._description} #{id_} was changed by {who} at {write_date:%Y-%m-%d %H:%M:%S} UTC "
+                    f"after you opened it; reload it and apply your change again"
+                )
+        self.invalidate_recordset(["write_date", "write_uid"])
+        return True
+
     def action_archive(self):
         """Archive the records (they disappear from searches but are kept)."""
         return self.write({"active": False})

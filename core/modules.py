@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from .addons import AddonInfo, dependents, discover, resolve, topological, version_tuple
+from .data import data_files
 from .db import database_from_url, is_postgres
 from .env import SUPERUSER_ID, Environment
 from .exceptions import AddonError, KontoraError
@@ -161,7 +162,7 @@ class AddonManager:
             files = sum(len(self._data_entries(registry, a, demo)) for a in plan)
             self.progress.start("Installing " + ", ".join(a.name for a in plan), files)
             for addon in plan:
-                registry.data.load(env, addon, addon.data, "init", self.progress.advance)
+                registry.data.load(env, addon, data_files(addon), "init", self.progress.advance)
                 if demo and addon.demo:
                     registry.data.load(env, addon, addon.demo, "init", self.progress.advance)
                 self._set_state(env, addon, "installed", demo)
@@ -174,7 +175,7 @@ class AddonManager:
 
     def _data_entries(self, registry, addon, demo):
         entries = []
-        for rel in addon.data + (addon.demo if demo else []):
+        for rel in data_files(addon, demo):
             entries.extend(registry.data.read_file(addon, rel))
         return entries
 
@@ -215,7 +216,9 @@ class AddonManager:
                         env, addon, version, path, "migrate", state[addon.name]["version"]
                     )
                 env.invalidate_all()
-                seen = registry.data.load(env, addon, addon.data, "update", self.progress.advance)
+                seen = registry.data.load(
+                    env, addon, data_files(addon), "update", self.progress.advance
+                )
                 registry.data.remove_obsolete(
                     env, addon.name, seen | self._demo_ids(registry, addon, state)
                 )

@@ -61,6 +61,10 @@ class Registry:
         from .jobs import JobQueue
 
         self.data = DataLoader(self)
+        if "ir.model.access" in self.models:
+            from .access import AccessControl
+
+            self.access = AccessControl(self)
         self.jobs = JobQueue.for_registry(self)
         self.pm.hook.registry_built(registry=self)
 

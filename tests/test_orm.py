@@ -346,3 +346,22 @@ def test_failed_create_outside_a_transaction_leaves_nothing(env):
     assert env["orm.order.line"].search_count([]) == 0
     env.invalidate_all()
     assert order.amount_total == Decimal("0.00")
+
+
+def test_stale_write_is_refused_and_the_first_value_stays(env):
+    from core.exceptions import ConflictError
+
+    partner = env["orm.partner"].create({"name": "Acme"})
+    seen = partner.write_date
+    partner.write({"name": "First writer"})
+    env.state.cache.clear()
+    # the second writer's write_date is one second older than the stored one
+    import datetime as dt
+
+    stored = env["orm.partner"].browse(partner.id).write_date
+    stale = stored - dt.timedelta(seconds=1) if stored == seen else seen
+    with pytest.raises(ConflictError, match="was changed by"):
+        partner.check_write_date(stale)
+    partner.check_write_date(stored)  # the current one passes
+    env.invalidate_all()
+    assert partner.name == "First writer"

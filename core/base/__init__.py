@@ -2,12 +2,12 @@
 
 from core.plugins import hookimpl
 
-from . import mail, models
+from . import mail, models, security
 
 
 @hookimpl
 def register_models():
-    return [*models.MODELS, *mail.MODELS]
+    return [*models.MODELS, *security.MODELS, *mail.MODELS]
 
 
 @hookimpl

@@ -1,0 +1,305 @@
+"""Groups, model access rows, record rules, credentials, API keys and login attempts."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import json
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from core import api, fields
+from core.exceptions import AccessError, UserError, ValidationError
+from core.models import Model, utcnow
+
+_HASHER = PasswordHasher()
+THROTTLE_FAILURES = 5
+THROTTLE_WINDOW = datetime.timedelta(minutes=15)
+PERMS = ("perm_read", "perm_write", "perm_create", "perm_unlink")
+
+
+class Groups(Model):
+    _name = "res.groups"
+    _description = "Group"
+    _order = "category, name"
+
+    name = fields.Char("Name", required=True)
+    category = fields.Char("Application")
+    comment = fields.Text("Description")
+    implied_ids = fields.Many2many(
+        "res.groups", "Implies", relation="res_groups_implied_rel", column1="gid", column2="hid"
+    )
+    users = fields.Many2many(
+        "res.users", "Users", relation="res_groups_users_rel", column1="gid", column2="uid"
+    )
+
+    def _compute_display_name(self):
+        for group in self:
+            group.display_name = (
+                f"{group.category} / {group.name}" if group.category else group.name
+            )
+
+
+class ModelAccess(Model):
+    """Which group may read, write, create or delete records of a model."""
+
+    _name = "ir.model.access"
+    _description = "Model access"
+    _order = "model, group_id"
+
+    name = fields.Char("Name", required=True)
+    model = fields.Char("Model", required=True, index=True)
+    group_id = fields.Many2one("res.groups", "Group", ondelete="cascade", help="Empty: every user")
+    perm_read = fields.Boolean("Read", default=True)
+    perm_write = fields.Boolean("Write", default=False)
+    perm_create = fields.Boolean("Create", default=False)
+    perm_unlink = fields.Boolean("Delete", default=False)
+
+    @api.constrains("model")
+    def _check_model(self):
+        for rec in self:
+            if rec.model not in self.env.registry.models:
+                raise ValidationError(f"Unknown model {rec.model!r}", "model")
+
+
+class RecordRule(Model):
+    """A domain that limits which records of a model the users of some groups see.
+
+    Global rules (no groups) are AND-ed; group rules are OR-ed among themselves. Values in
+    the domain may be placeholders: ``"$uid"``, ``"$company_id"``, ``"$company_ids"``,
+    ``"$user.<field>"``.
+    """
+
+    _name = "ir.rule"
+    _description = "Record rule"
+    _order = "model, name"
+
+    name = fields.Char("Name", required=True)
+    model = fields.Char("Model", required=True, index=True)
+    domain = fields.Json("Domain", required=True)
+    groups = fields.Many2many(
+        "res.groups",
+        "Groups",
+        relation="rule_group_rel",
+        column1="rule_group_id",
+        column2="group_id",
+    )
+    active = fields.Boolean("Active", default=True)
+    perm_read = fields.Boolean("Read", default=True)
+    perm_write = fields.Boolean("Write", default=True)
+    perm_create = fields.Boolean("Create", default=True)
+    perm_unlink = fields.Boolean("Delete", default=True)
+
+    @api.constrains("domain", "model")
+    def _check_domain(self):
+        from core.domain import Query
+
+        for rec in self:
+            if rec.model not in self.env.registry.models:
+                raise ValidationError(f"Unknown model {rec.model!r}", "model")
+            try:
+                model = self.env[rec.model].sudo()
+                Query(model).add_domain(
+                    self.env.registry.access.evaluate(self.env, rec.domain or [])
+                )
+            except Exception as exc:
+                raise ValidationError(f"Rule {rec.name}: bad domain: {exc}", "domain") from None
+
+
+class Credential(Model):
+    """Password hashes, kept apart from ``res.users`` so that no read path can reach them."""
+
+    _system_full_access = False
+
+    _name = "res.users.credential"
+    _description = "Password"
+    _sql_constraints = [("user_uniq", "unique(user_id)", "One password per user.")]
+
+    user_id = fields.Many2one("res.users", "User", required=True, ondelete="cascade")
+    password_hash = fields.Char("Hash", required=True)
+
+
+class ApiKey(Model):
+    """API keys: shown once, stored as a SHA-256 of the secret, optionally expiring."""
+
+    _system_full_access = False
+
+    _name = "res.users.apikey"
+    _description = "API key"
+    _order = "id desc"
+
+    name = fields.Char("Name", required=True)
+    user_id = fields.Many2one("res.users", "User", required=True, ondelete="cascade")
+    prefix = fields.Char("Key prefix", required=True, index=True)
+    key_hash = fields.Char("Key hash", required=True)
+    expires_at = fields.Datetime("Expires")
+    last_used = fields.Datetime("Last used")
+    active = fields.Boolean("Active", default=True)
+
+
+class LoginAttempt(Model):
+    _system_full_access = False
+    _name = "res.users.login_attempt"
+    _description = "Login attempt"
+
+    login = fields.Char("Login", required=True, index=True)
+    ip = fields.Char("Address")
+    success = fields.Boolean("Succeeded", default=False)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class UsersSecurity(Model):
+    """Groups, passwords, API keys and rights copying on ``res.users``."""
+
+    _inherit = "res.users"
+
+    groups_id = fields.Many2many(
+        "res.groups", "Groups", relation="res_groups_users_rel", column1="uid", column2="gid"
+    )
+    share = fields.Boolean("Portal user", default=False)
+
+    # -- passwords -----------------------------------------------------------------------------
+    def set_password(self, password: str, check_policy=True):
+        """Store a new password (argon2id hash) for each of these users.
+
+        ``check_policy=False`` is for demo databases only (the well-known admin/admin)."""
+        if not password or (check_policy and len(password) < 8):
+            raise ValidationError("A password has at least 8 characters", "password")
+        Credential = self.env["res.users.credential"].sudo()
+        digest = _HASHER.hash(password)
+        for user in self:
+            existing = Credential.search([("user_id", "=", user.id)])
+            if existing:
+                existing.write({"password_hash": digest})
+            else:
+                Credential.create({"user_id": user.id, "password_hash": digest})
+        return True
+
+    def check_password(self, password: str) -> bool:
+        self.ensure_one()
+        found = self.env["res.users.credential"].sudo().search([("user_id", "=", self.id)], limit=1)
+        if not found or not password:
+            return False
+        try:
+            return _HASHER.verify(found.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def change_password(self, old_password: str, new_password: str):
+        """The user's own password change: the old password must be right."""
+        self.ensure_one()
+        if self.id != self.env.uid and not self.env.su:
+            raise AccessError("You can only change your own password")
+        if not self.check_password(old_password):
+            raise UserError("The current password is wrong")
+        self.sudo().set_password(new_password)
+        return True
+
+    @api.model
+    def authenticate(self, login: str, password: str, ip: str | None = None):
+        """The user id for a login and password, throttled per login.
+
+        After 5 failures for a login within 15 minutes, attempts are refused until the
+        oldest of those failures is 15 minutes old; the error says how long to wait.
+        """
+        Attempt = self.env["res.users.login_attempt"].sudo()
+        now = utcnow()
+        since = now - THROTTLE_WINDOW
+        failures = Attempt.search(
+            [("login", "=", login), ("success", "=", False), ("create_date", ">=", since)],
+            order="create_date desc",
+        )
+        if len(failures) >= THROTTLE_FAILURES:
+            oldest = failures[THROTTLE_FAILURES - 1].create_date
+            wait = int((oldest + THROTTLE_WINDOW - now).total_seconds()) + 1
+            raise ThrottledError(
+                f"Too many failed attempts for {login!r}; try again in {wait} s", wait
+            )
+        user = self.sudo().search([("login", "=", login)], limit=1)
+        ok = bool(user) and user.active and user.check_password(password)
+        Attempt.create({"login": login, "ip": ip, "success": ok})
+        if not ok:
+            return None
+        Attempt.search([("login", "=", login), ("success", "=", False)]).unlink()
+        return user.id
+
+    # -- API keys ---------------------------------------------------------------------------------
+    def api_key_create(self, name: str, expires_at=None) -> str:
+        """A new API key for this user: returns the secret, which is shown only now."""
+        self.ensure_one()
+        if self.id != self.env.uid and not self.env.su:
+            raise AccessError("You can only create your own API keys")
+        prefix = secrets.token_hex(4)
+        secret = f"kt_{prefix}_{secrets.token_urlsafe(32)}"
+        self.env["res.users.apikey"].sudo().create(
+            {
+                "name": name or "API key",
+                "user_id": self.id,
+                "prefix": prefix,
+                "key_hash": hash_secret(secret),
+                "expires_at": expires_at,
+            }
+        )
+        return secret
+
+    def api_key_revoke(self, key_id: int):
+        self.ensure_one()
+        key = (
+            self.env["res.users.apikey"]
+            .sudo()
+            .search([("id", "=", key_id), ("user_id", "=", self.id)])
+        )
+        if not key:
+            raise UserError("No such API key for this user")
+        key.write({"active": False})
+        return True
+
+    @api.model
+    def api_key_user(self, secret: str):
+        """The active user an API key belongs to, or None (unknown, revoked, expired)."""
+        parts = (secret or "").split("_")
+        if len(parts) != 3 or parts[0] != "kt":
+            return None
+        Key = self.env["res.users.apikey"].sudo()
+        for key in Key.search([("prefix", "=", parts[1])]):
+            if hmac.compare_digest(key.key_hash, hash_secret(secret)):
+                if key.expires_at and key.expires_at < utcnow():
+                    return None
+                user = key.user_id
+                return user.id if user.active else None
+        return None
+
+    # -- rights -----------------------------------------------------------------------------------------
+    def copy_rights_to(self, target):
+        """Give ``target`` exactly the groups (and company access) of this user."""
+        self.ensure_one()
+        target.sudo().write(
+            {
+                "groups_id": [(6, 0, self.sudo().groups_id.ids)],
+                "company_id": self.sudo().company_id.id,
+            }
+        )
+        return True
+
+    def has_group(self, xml_id: str) -> bool:
+        self.ensure_one()
+        group = self.env.ref(xml_id, raise_if_not_found=False)
+        return bool(group) and group.id in self.env.registry.access.user_groups(self.env, self.id)
+
+
+class ThrottledError(UserError):
+    """Login refused for a while after too many failures."""
+
+    def __init__(self, message, wait_seconds):
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+MODELS = [Groups, ModelAccess, RecordRule, Credential, ApiKey, LoginAttempt, UsersSecurity]
+__all__ = ["MODELS", "ThrottledError", "hash_secret", "json", "PERMS"]
