@@ -481,7 +481,11 @@ class Model(metaclass=MetaModel):
         """The values of ``fields`` (all but binary by default) as a list of dicts."""
         self.check_access("read")
         if fields is None:
-            names = [n for n, f in self._fields.items() if f.type != "binary" and n != "id"]
+            names = [
+                n
+                for n, f in self._fields.items()
+                if f.type != "binary" and n != "id" and self._field_visible(n)
+            ]
         else:
             names = [n for n in fields if n != "id"]
             unknown = [n for n in names if n not in self._fields]
@@ -525,10 +529,17 @@ class Model(metaclass=MetaModel):
         result.update({k: v for k, v in context_defaults.items() if k in self._fields})
         return result
 
-    @classmethod
-    def fields_get(cls) -> dict:
-        """Metadata of every field, for views and the API."""
-        return {name: field.describe() for name, field in cls._fields.items()}
+    def fields_get(self) -> dict:
+        """Metadata of the fields this user may see, for views and the API."""
+        return {
+            name: field.describe()
+            for name, field in self._fields.items()
+            if self._field_visible(name)
+        }
+
+    def _field_visible(self, name) -> bool:
+        access = self.env.registry.access
+        return self.env.su or access is None or access.field_allowed(self.env, self._name, name)
 
     # -- create -----------------------------------------------------------------------------------------
     def create(self, vals_list):
