@@ -8,7 +8,6 @@ from the next transaction on and no process keeps stale rights.
 
 from __future__ import annotations
 
-from .env import SUPERUSER_ID
 from .exceptions import AccessError, DomainError
 
 OPERATIONS = {
@@ -22,7 +21,7 @@ VERBS = {"read": "read", "write": "change", "create": "create", "unlink": "delet
 
 
 def is_superuser(env) -> bool:
-    return env.su or env.uid == SUPERUSER_ID
+    return env.is_superuser()
 
 
 class AccessControl:

@@ -157,8 +157,9 @@ def read_manifest(
 
 def discover(paths) -> dict[str, AddonInfo]:
     """Every addon found: core's ``base``, each addons path, then entry points."""
+    # base is imported as core.base, so that `from core.base import ...` is the same module.
     found: dict[str, AddonInfo] = {
-        "base": read_manifest("base", BASE_DIR, BASE_DIR / "manifest.toml")
+        "base": read_manifest("base", BASE_DIR, BASE_DIR / "manifest.toml", "core", "core.base")
     }
     for folder in paths:
         folder = Path(folder)

@@ -173,6 +173,7 @@ class Query:
         model, table = self.model, self.table
         if len(parts) > 1:
             field = self._field(model, parts[0])
+            self.model._check_field_access([parts[0]], "read")
             rest = (".".join(parts[1:]), operator, value)
             if field.type == "many2one" and field.store:
                 return self._many2one_subquery(table, field, rest)
@@ -447,6 +448,7 @@ class Query:
                 raise DomainError(f"bad order term {part.strip()!r}: expected 'field [asc|desc]'")
             name, direction, nulls = match.groups()
             field = self._field(self.model, name)
+            self.model._check_field_access([name], "read")
             if not field.stored_column:
                 raise DomainError(f"cannot order by {self.model._name}.{name}: not stored")
             column = getattr(self.table, name)
@@ -547,6 +549,7 @@ class Query:
         parts = name.split(".")
         table, model = self._join_path(parts[:-1]) if len(parts) > 1 else (self.table, self.model)
         field = self._field(model, parts[-1])
+        model._check_field_access([parts[-1]], "read")
         if not field.stored_column:
             raise DomainError(f"cannot group by {model._name}.{field.name}: not stored")
         column = getattr(table, field.name)
@@ -587,6 +590,7 @@ class Query:
         parts = name.split(".")
         table, model = self._join_path(parts[:-1]) if len(parts) > 1 else (self.table, self.model)
         field = self._field(model, parts[-1])
+        model._check_field_access([parts[-1]], "read")
         if not field.stored_column:
             raise DomainError(f"cannot aggregate {model._name}.{field.name}: not stored")
         if func in ("sum", "avg") and field.type not in ("integer", "float", "monetary"):

@@ -48,6 +48,10 @@ class Environment:
     def db(self):
         return self.registry.db
 
+    def is_superuser(self) -> bool:
+        """Trusted code: ``sudo()`` or the system user, to whom no access check applies."""
+        return self.su or self.uid == SUPERUSER_ID
+
     @property
     def user(self):
         return self["res.users"].sudo().browse(self.uid)

@@ -8,6 +8,7 @@ import sqlite3
 import peewee
 import psycopg2
 
+from . import api
 from . import fields as F
 from .exceptions import AccessError, MissingError, UserError, ValidationError
 
@@ -595,6 +596,67 @@ class Model(metaclass=MetaModel):
             vals[name] = [(6, 0, list(value))] if field.type == "many2many" else value
         vals.update(default or {})
         return self.create(vals)
+
+    @api.public
+    def message_history(self, limit=100):
+        """The history of one record (newest first), for users who may read the record."""
+        self.ensure_one()
+        self.check_access("read")
+        self._check_record_rules("read")
+        if "mail.message" not in self.env.registry.models:
+            return []
+        Message = self.env["mail.message"].sudo()
+        entries = Message.search(
+            [("model", "=", self._name), ("res_id", "=", self.id)], limit=limit
+        )
+        visible = self._field_visible
+        result = []
+        for entry in entries:
+            changes = [
+                {
+                    "field": t.field,
+                    "field_desc": t.field_desc,
+                    "old": t.old_value,
+                    "new": t.new_value,
+                }
+                for t in entry.tracking_value_ids
+                if t.field not in self._fields or visible(t.field)
+            ]
+            result.append(
+                {
+                    "id": entry.id,
+                    "date": entry.date,
+                    "author": entry.author_id.name if entry.author_id else None,
+                    "event": entry.event,
+                    "body": entry.body,
+                    "changes": changes,
+                }
+            )
+        return result
+
+    @api.public
+    def message_post(self, body):
+        """Add a note to the history of these records (needs read access to them)."""
+        self.check_access("read")
+        self._check_record_rules("read")
+        if not body or not str(body).strip():
+            raise ValidationError("A note cannot be empty", "body")
+        names = self.sudo().with_context(active_test=False)._display_names()
+        entries = [
+            {
+                "model": self._name,
+                "res_id": id_,
+                "record_name": names.get(id_),
+                "message_type": "comment",
+                "event": "note",
+                "body": str(body),
+                "author_id": self.env.uid,
+                "date": utcnow(),
+            }
+            for id_ in self.ids
+        ]
+        self.env["mail.message"].sudo().create(entries)
+        return True
 
     def check_write_date(self, expected):
         """Refuse a write based on a stale read: ``expected`` is the ``write_date`` the

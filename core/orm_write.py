@@ -7,6 +7,7 @@ import sqlite3
 from decimal import Decimal
 
 from . import fields as F
+from . import tracking
 from .db import is_postgres
 from .exceptions import UserError, ValidationError
 from .models import MAGIC_FIELDS, _chunks, check_required_columns, translate_integrity, utcnow
@@ -150,6 +151,9 @@ def create_records(model, vals_list):
     _modified(records, list(columns) + other, created=True)
     _invalidate_nonstored(env)
     _check_constraints(records, None)
+    if tracking.is_tracked(model):
+        env.recompute()
+        tracking.after_create(records)
     env.registry.hook_event("record_created", env=env, model=model._name, records=records)
     env.recompute()
     return records
@@ -287,6 +291,7 @@ def write_records(records, vals):
     check_required_columns(
         model, {n: [v] for n, v in vals.items() if model._fields[n].stored_column}
     )
+    before = tracking.snapshot(records, vals) if tracking.is_tracked(model) else None
     _modified(records, list(vals), before=True)
     column_vals = {n: v for n, v in vals.items() if model._fields[n].stored_column}
     if model._registry.log_access(model._name):
@@ -315,6 +320,8 @@ def write_records(records, vals):
     _modified(records, list(vals))
     _invalidate_nonstored(env)
     _check_constraints(records, set(vals))
+    if before:
+        tracking.after_write(records, before)
     env.registry.hook_event(
         "record_written", env=env, model=model._name, records=records, vals=vals
     )
@@ -331,6 +338,7 @@ def unlink_records(records):
     registry = env.registry
     table = records._table
     _apply_soft_ondelete(records, ids)
+    history = tracking.before_unlink(records) if tracking.is_tracked(records) else None
     with translate_integrity(records):
         for chunk in _chunks(ids, 1000):
             table.delete().where(table.id.in_(chunk)).execute()
@@ -347,6 +355,8 @@ def unlink_records(records):
             pending.difference_update(ids)
     _invalidate_all_x2many(env)
     _invalidate_nonstored(env)
+    if history:
+        tracking.after_unlink(env, history)
     registry.hook_event("record_deleted", env=env, model=model_name, ids=ids)
     env.recompute()
 

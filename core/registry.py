@@ -55,6 +55,7 @@ class Registry:
         self.inverse_one2many: dict = defaultdict(list)
         self.model_origin: dict = {}
         self.soft_foreign_keys: dict = defaultdict(list)
+        self.tracked_fields: dict = {}
         self._computed_by: dict = {}
         self._build(list(custom_fields))
         from .data import DataLoader
@@ -133,6 +134,7 @@ class Registry:
         for cls in self.models.values():
             self._setup_computes(cls)
             self._setup_constraints(cls)
+            self._setup_tracking(cls)
 
     def _compose(self, name, decls):
         addon, declaration = decls[0]
@@ -351,6 +353,18 @@ class Registry:
                 raise RegistryError(
                     f"{cls._name}.{field.name}: {path!r} goes through {part!r}, not a relation"
                 )
+
+    def _setup_tracking(self, cls):
+        """Tracked models: ``_track = True`` or a field with ``tracking=True``."""
+        if cls._abstract or "mail.message" not in self.models or cls._name.startswith("mail."):
+            return
+        fields_ = [f for f in cls._fields.values() if f.tracking and f.stored_column]
+        if not fields_ and not getattr(cls, "_track", False):
+            return
+        state = cls._fields.get("state")
+        if state is not None and state.type == "selection" and state not in fields_:
+            fields_.append(state)
+        self.tracked_fields[cls._name] = fields_
 
     def _setup_constraints(self, cls):
         seen = set()

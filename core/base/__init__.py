@@ -2,12 +2,12 @@
 
 from core.plugins import hookimpl
 
-from . import mail, models, security
+from . import history, mail, models, security
 
 
 @hookimpl
 def register_models():
-    return [*models.MODELS, *security.MODELS, *mail.MODELS]
+    return [*models.MODELS, *security.MODELS, *mail.MODELS, *history.MODELS]
 
 
 @hookimpl

@@ -152,7 +152,9 @@ class CustomField(Model):
         return result
 
     def unlink(self):
-        self.env.registry.drop_custom_fields(self.env, self)
+        self.check_access("unlink")
+        self._check_record_rules("unlink")
+        self.env.registry.drop_custom_fields(self.env, self.exists())
         return super().unlink()
 
 

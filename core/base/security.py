@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import hmac
 import json
+import logging
+import math
+import re
 import secrets
 
 from argon2 import PasswordHasher
@@ -194,7 +198,7 @@ class UsersSecurity(Model):
     def change_password(self, old_password: str, new_password: str):
         """The user's own password change: the old password must be right."""
         self.ensure_one()
-        if self.id != self.env.uid and not self.env.su:
+        if self.id != self.env.uid and not self.env.is_superuser():
             raise AccessError("You can only change your own password")
         if not self.check_password(old_password):
             raise UserError("The current password is wrong")
@@ -209,6 +213,7 @@ class UsersSecurity(Model):
         oldest of those failures is 15 minutes old; the error says how long to wait.
         """
         Attempt = self.env["res.users.login_attempt"].sudo()
+        _serialize_attempts(self.env, login)
         now = utcnow()
         since = now - THROTTLE_WINDOW
         failures = Attempt.search(
@@ -217,11 +222,13 @@ class UsersSecurity(Model):
         )
         if len(failures) >= THROTTLE_FAILURES:
             oldest = failures[THROTTLE_FAILURES - 1].create_date
-            wait = int((oldest + THROTTLE_WINDOW - now).total_seconds()) + 1
+            wait = max(1, math.ceil((oldest + THROTTLE_WINDOW - now).total_seconds()))
             raise ThrottledError(
                 f"Too many failed attempts for {login!r}; try again in {wait} s", wait
             )
         user = self.sudo().search([("login", "=", login)], limit=1)
+        if not user:
+            _spend_a_hash(password)  # unknown logins take as long as wrong passwords
         ok = bool(user) and user.active and user.check_password(password)
         Attempt.create({"login": login, "ip": ip, "success": ok})
         if not ok:
@@ -233,7 +240,7 @@ class UsersSecurity(Model):
     def api_key_create(self, name: str, expires_at=None) -> str:
         """A new API key for this user: returns the secret, which is shown only now."""
         self.ensure_one()
-        if self.id != self.env.uid and not self.env.su:
+        if self.id != self.env.uid and not self.env.is_superuser():
             raise AccessError("You can only create your own API keys")
         prefix = secrets.token_hex(4)
         secret = f"kt_{prefix}_{secrets.token_urlsafe(32)}"
@@ -263,7 +270,7 @@ class UsersSecurity(Model):
     @api.model
     def api_key_user(self, secret: str):
         """The active user an API key belongs to, or None (unknown, revoked, expired)."""
-        parts = (secret or "").split("_")
+        parts = (secret or "").split("_", 2)  # the random part may contain "_" itself
         if len(parts) != 3 or parts[0] != "kt":
             return None
         Key = self.env["res.users.apikey"].sudo()
@@ -291,6 +298,43 @@ class UsersSecurity(Model):
         self.ensure_one()
         group = self.env.ref(xml_id, raise_if_not_found=False)
         return bool(group) and group.id in self.env.registry.access.user_groups(self.env, self.id)
+
+
+def _serialize_attempts(env, login):
+    """On PostgreSQL, attempts for one login wait for each other (a transaction-level lock),
+    so parallel requests cannot all pass the count of failures before any is recorded."""
+    from core.db import is_postgres
+
+    if is_postgres(env.db) and env.db.in_transaction():
+        env.db.execute_sql("SELECT pg_advisory_xact_lock(7411, hashtext(%s))", (login,))
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def _spend_a_hash(password):
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(_HASHER.hash(secrets.token_urlsafe(16)))
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        _HASHER.verify(_DUMMY_HASH[0], password or "-")
+
+
+_HASH_IN_TEXT = re.compile(r"\$argon2[^'\"\s)]*")
+
+
+class _HidePasswordHashes(logging.Filter):
+    """SQL logged at DEBUG carries its parameters: keep password hashes out of every log."""
+
+    def filter(self, record):
+        text = record.getMessage()
+        if "$argon2" in text:
+            record.msg, record.args = _HASH_IN_TEXT.sub("<password hash>", text), ()
+        return True
+
+
+_PEEWEE_LOG = logging.getLogger("peewee")
+if not any(type(f).__name__ == "_HidePasswordHashes" for f in _PEEWEE_LOG.filters):
+    _PEEWEE_LOG.addFilter(_HidePasswordHashes())
 
 
 class ThrottledError(UserError):
