@@ -8,8 +8,12 @@ from the next transaction on and no process keeps stale rights.
 
 from __future__ import annotations
 
+import threading
+import uuid
+
 from .exceptions import AccessError, DomainError
 
+ACCESS_VERSION_KEY = "base.access_version"
 OPERATIONS = {
     "read": "perm_read",
     "write": "perm_write",
@@ -29,13 +33,46 @@ class AccessControl:
 
     def __init__(self, registry):
         self.registry = registry
+        self._shared: dict = {}
+        self._lock = threading.Lock()
 
     # -- loading (once per transaction) -------------------------------------------------------------
     def _cache(self, env) -> dict:
+        """Rights metadata, shared by the transactions of this process until it changes.
+
+        Each transaction reads the access version once (one small query); any change of
+        groups, memberships, access rows or rules bumps it (``bump_version``), so every
+        process reloads from its next transaction on.
+        """
         cache = getattr(env.state, "access", None)
-        if cache is None:
-            cache = env.state.access = {}
+        if cache is not None:
+            return cache
+        version = self._stored_version(env)
+        with self._lock:
+            if self._shared.get("__version__") != version:
+                self._shared = {"__version__": version}
+            cache = env.state.access = self._shared
         return cache
+
+    def _stored_version(self, env) -> str:
+        db = self.registry.db
+        cursor = db.execute_sql(
+            f"SELECT value FROM ir_config_parameter WHERE key = {db.param}", (ACCESS_VERSION_KEY,)
+        )
+        row = cursor.fetchone()
+        return row[0] if row else "0"
+
+    def bump_version(self, env):
+        """Rights changed in this transaction: every process reloads them after the commit."""
+        db = self.registry.db
+        param = db.param
+        new = uuid.uuid4().hex
+        db.execute_sql(
+            f"INSERT INTO ir_config_parameter (key, value) VALUES ({param}, {param}) "
+            f"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (ACCESS_VERSION_KEY, new),
+        )
+        env.state.access = {"__version__": new}  # this transaction sees its own changes
 
     def _xmlid_group(self, env, xml_id) -> int | None:
         cache = self._cache(env)
@@ -168,8 +205,8 @@ class AccessControl:
         if is_superuser(env):
             return []
         perm = OPERATIONS[operation]
-        key = ("rule_domain", env.uid, model_name, operation)
-        cache = self._cache(env)
+        key = (env.uid, model_name, operation)
+        cache = env.state.rule_domains  # placeholders may read the user: per transaction
         if key in cache:
             return cache[key]
         groups = self.user_groups(env, env.uid)

@@ -10,7 +10,7 @@ from peewee import JOIN, SQL, NodeList, fn
 
 from . import fields as F
 from .db import is_postgres
-from .exceptions import DomainError
+from .exceptions import AccessError, DomainError
 
 OPERATORS = {
     "=",
@@ -46,6 +46,8 @@ _ORDER_RE = re.compile(
     r"^\s*([a-z_][a-z0-9_]*)(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?\s*$", re.I
 )
 AGGREGATES = ("sum", "avg", "min", "max", "count", "count_distinct")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+TEXT_TYPES = ("char", "text", "selection")
 
 
 def normalize(domain) -> list:
@@ -89,8 +91,10 @@ class Query:
         self.env = model.env
         self.table = alias or model._table
         self.joins: dict[tuple, tuple] = {}
+        self.join_filters: dict[tuple, object] = {}
         self.where = None
         self.postgres = is_postgres(model._table._meta.database)
+        self.rules_applied = False
         self._alias_count = 0
 
     # -- building -------------------------------------------------------------------------------
@@ -139,7 +143,10 @@ class Query:
         return model._table.alias(f"j{self._alias_count}")
 
     def _join_path(self, parts):
-        """Resolve a many2one chain: the alias of the last table and the model there."""
+        """Resolve a many2one chain: the alias of the last table and the model there.
+
+        The user must be allowed to read each field and model on the way; rows of a target
+        model outside the user's record rules join as empty (NULL) rows."""
         table, model = self.table, self.model
         for depth, name in enumerate(parts):
             field = self._field(model, name)
@@ -148,10 +155,35 @@ class Query:
             key = tuple(parts[: depth + 1])
             if key not in self.joins:
                 comodel = self.env[field.comodel_name]
+                model._check_field_access([name], "read")
+                comodel.check_access("read")
                 alias = self._new_alias(comodel)
                 self.joins[key] = (table, alias, getattr(table, name), comodel)
+                allowed = self._rule_ids(comodel)
+                if allowed is not None:
+                    self.join_filters[key] = alias.id.in_(allowed)
             _src, table, _col, model = self.joins[key]
         return table, model
+
+    def _rule_ids(self, comodel):
+        """A subquery of the ids of ``comodel`` the user may read (its record rules), or None
+        when the rules allow everything. Rules are compiled as superuser, as Odoo does, so a
+        rule may go through models the user cannot read and cannot recurse into itself."""
+        if self.env.su:
+            return None
+        rules = comodel._rule_domain("read")
+        if not rules:
+            return None
+        sub = Query(comodel.sudo())
+        sub.add_domain(rules, apply_active=False)
+        return sub._apply(sub.table.select(sub.table.id)).where(sub._where_or_true())
+
+    def _restrict_to_rules(self, sub, comodel):
+        """Limit a subquery on ``comodel`` to the records the user may read."""
+        allowed = self._rule_ids(comodel)
+        if allowed is not None:
+            condition = sub.table.id.in_(allowed)
+            sub.where = condition if sub.where is None else (sub.where & condition)
 
     @staticmethod
     def _field(model, name):
@@ -186,24 +218,28 @@ class Query:
 
     def _many2one_subquery(self, table, field, leaf):
         comodel = self.env[field.comodel_name].with_context(active_test=False)
+        comodel.check_access("read")
         path, operator, value = leaf
         negative = operator in NEGATIVE
         if negative:
             leaf = (path, NEGATIVE[operator], value)
         sub = Query(comodel)
         sub.add_domain([leaf], apply_active=False)
+        self._restrict_to_rules(sub, comodel)
         inner = sub._apply(sub.table.select(sub.table.id)).where(sub._where_or_true())
         column = getattr(table, field.name)
         return (column.not_in(inner) | column.is_null()) if negative else column.in_(inner)
 
     def _x2many_subquery(self, table, model, field, leaf):
         comodel = self.env[field.comodel_name]
+        comodel.check_access("read")
         path, operator, value = leaf
         negative = operator in NEGATIVE
         if negative:
             leaf = (path, NEGATIVE[operator], value)
         sub = Query(comodel)
         sub.add_domain([leaf], apply_active=False)
+        self._restrict_to_rules(sub, comodel)
         inner = sub._select_column_for(field)
         expression = table.id.in_(inner)
         return ~expression if negative else expression
@@ -255,25 +291,40 @@ class Query:
             return None
         if hasattr(value, "_ids"):
             return value.ids[0] if len(value.ids) == 1 else None
+        if isinstance(value, dict | set | list | tuple):
+            raise DomainError(f"{leaf!r}: a value may not be a {type(value).__name__}")
+        if field.type in TEXT_TYPES and not isinstance(value, str):
+            # Compared as text: PostgreSQL refuses text = integer.
+            if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+                raise DomainError(f"{leaf!r}: {field.name} needs text")
+            return str(value)
         try:
-            if field.type in ("many2one", "integer") and not isinstance(value, int | bool):
-                return int(value)
+            if field.type in ("many2one", "integer"):
+                number = value if isinstance(value, int) else int(value)
+                if not INT64_MIN <= number <= INT64_MAX:
+                    raise DomainError(f"{leaf!r}: {value!r} is out of range")
+                return number
             if field.type == "float":
                 return float(value)
             if field.type == "monetary":
-                return Decimal(str(value))
+                amount = Decimal(str(value))
+                if not amount.is_finite() or amount.adjusted() + field.digits >= 27:
+                    raise DomainError(f"{leaf!r}: {value!r} is not an amount in range")
+                return amount
             if field.type == "date":
                 return F.Date.convert_to_cache(field, value, self.env)
             if field.type == "datetime":
                 return F.Datetime.convert_to_cache(field, value, self.env)
             if field.type == "boolean":
                 return bool(value)
+        except DomainError:
+            raise
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise DomainError(f"{leaf!r}: bad value for {field.name}: {exc}") from None
         except Exception as exc:  # ValidationError from a field conversion
             raise DomainError(f"{leaf!r}: {exc}") from None
-        if isinstance(value, dict | set):
-            raise DomainError(f"{leaf!r}: a value may not be a {type(value).__name__}")
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise DomainError(f"{leaf!r}: {value!r} is out of range")
         return value
 
     def _scalar(self, column, field, operator, value, leaf):
@@ -295,6 +346,8 @@ class Query:
         if isinstance(value, list | tuple):
             raise DomainError(f"{leaf!r}: operator {operator!r} takes a single value")
         if operator in ("like", "ilike", "not like", "not ilike", "=like", "=ilike"):
+            if self.postgres and field.type not in TEXT_TYPES + ("json",):
+                column = column.cast("TEXT")  # PostgreSQL has no LIKE on numbers or dates
             return self._like(column, operator, value, leaf)
         converted = self._convert(field, value, leaf)
         if field.type == "boolean" and operator in ("=", "!="):
@@ -345,12 +398,14 @@ class Query:
 
     def _many2one_by_name(self, column, field, operator, value):
         comodel = self.env[field.comodel_name]
+        comodel.check_access("read")
         rec_name = comodel._rec_name_field()
         if not rec_name:
             raise DomainError(f"{field.comodel_name} has no name to search {field.name} by")
         negative = operator in NEGATIVE
         sub = Query(comodel.with_context(active_test=False))
         sub.add_domain([(rec_name, NEGATIVE.get(operator, operator), value)], apply_active=False)
+        self._restrict_to_rules(sub, comodel)
         inner = sub._apply(sub.table.select(sub.table.id)).where(sub._where_or_true())
         return (column.not_in(inner) | column.is_null()) if negative else column.in_(inner)
 
@@ -362,6 +417,7 @@ class Query:
             inner = sub._parent_ids_for(field)
             return ~table.id.in_(inner) if operator == "=" else table.id.in_(inner)
         if isinstance(value, str):
+            comodel.check_access("read")
             rec_name = comodel._rec_name_field()
             leaf = (rec_name, NEGATIVE.get(operator, operator), value)
         else:
@@ -376,6 +432,8 @@ class Query:
             )
         sub = Query(comodel)
         sub.add_domain([leaf], apply_active=False)
+        if isinstance(value, str):
+            self._restrict_to_rules(sub, comodel)
         inner = sub._parent_ids_for(field)
         return ~table.id.in_(inner) if operator in NEGATIVE else table.id.in_(inner)
 
@@ -403,7 +461,12 @@ class Query:
                 i for i, _n in target.with_context(active_test=False).name_search(value, limit=None)
             ]
         else:
-            ids = [int(v) for v in (value if isinstance(value, list | tuple) else [value]) if v]
+            try:
+                ids = [int(v) for v in (value if isinstance(value, list | tuple) else [value]) if v]
+            except (TypeError, ValueError):
+                raise DomainError(f"{operator} needs record ids or a name, got {value!r}") from None
+            if any(not INT64_MIN <= i <= INT64_MAX for i in ids):
+                raise DomainError(f"{operator}: an id is out of range in {value!r}")
         if not ids:
             return SQL("1 = 0")
         tname = target._table._meta.table_name
@@ -427,8 +490,11 @@ class Query:
 
     # -- executing ------------------------------------------------------------------------------------------
     def _apply(self, query):
-        for _key, (src, alias, column, _comodel) in self.joins.items():
-            query = query.join_from(src, alias, JOIN.LEFT_OUTER, on=(column == alias.id))
+        for key, (src, alias, column, _comodel) in self.joins.items():
+            condition = column == alias.id
+            if key in self.join_filters:
+                condition = condition & self.join_filters[key]
+            query = query.join_from(src, alias, JOIN.LEFT_OUTER, on=condition)
         return query
 
     def _base(self, *columns):
@@ -456,8 +522,11 @@ class Query:
                 comodel = self.env[field.comodel_name]
                 rec_name = comodel._rec_name_field()
                 if rec_name and comodel._fields[rec_name].stored_column:
-                    alias, _ = self._join_path([name])
-                    column = getattr(alias, rec_name)
+                    try:
+                        alias, _ = self._join_path([name])
+                        column = getattr(alias, rec_name)
+                    except AccessError:
+                        pass  # a model the user may not read: by id, its names stay hidden
             term = column.desc() if (direction or "").lower() == "desc" else column.asc()
             if nulls:
                 term = (column.desc if (direction or "").lower() == "desc" else column.asc)(
@@ -595,6 +664,8 @@ class Query:
             raise DomainError(f"cannot aggregate {model._name}.{field.name}: not stored")
         if func in ("sum", "avg") and field.type not in ("integer", "float", "monetary"):
             raise DomainError(f"{spec!r}: {func} needs a number field")
+        if func in ("min", "max") and field.type in ("boolean", "binary", "json"):
+            raise DomainError(f"{spec!r}: {func} needs a number, date or text field")
         column = getattr(table, field.name)
         if func == "count":
             return fn.COUNT(column), (spec, field, func)

@@ -22,6 +22,9 @@ class TransactionState:
         self.protected: dict = {}
         self.after_commit: list = []
         self.registry_changed = False
+        self.access = None  # rights metadata (core.access)
+        self.rule_domains: dict = {}  # evaluated record rules per (uid, model, operation)
+        self.readable: dict = {}  # model -> ids a rule-filtered search returned
 
 
 class Environment:

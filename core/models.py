@@ -227,10 +227,14 @@ class Model(metaclass=MetaModel):
         domain = self._rule_domain(operation)
         if not domain or not self.ids:
             return
+        known = self.env.state.readable.get(self._name, ()) if operation == "read" else ()
+        ids = {i for i in self.ids if i not in known}
+        if not ids:
+            return  # all came from a search that applied the same rules
         allowed = set(
-            self.sudo().with_context(active_test=False)._search([("id", "in", self.ids)] + domain)
+            self.sudo().with_context(active_test=False)._search([("id", "in", list(ids))] + domain)
         )
-        if len(allowed) != len(set(self.ids)):
+        if len(allowed) != len(ids):
             raise AccessError(f"You may not {operation} some of these {self._description} records.")
 
     def _check_field_access(self, names, operation: str):
@@ -440,12 +444,16 @@ class Model(metaclass=MetaModel):
         rules = self._rule_domain(operation)
         if rules:
             query.add_domain(rules, apply_active=False)
+            query.rules_applied = operation == "read"
         return query
 
     def _search(self, domain=(), order=None, limit=None, offset=0) -> list:
         self.check_access("read")
         query = self._query(domain)
-        return query.select_ids(order or self._order, limit, offset)
+        ids = query.select_ids(order or self._order, limit, offset)
+        if query.rules_applied:
+            self.env.state.readable.setdefault(self._name, set()).update(ids)
+        return ids
 
     def search(self, domain=(), order=None, limit=None, offset=0):
         """Records matching an Odoo-style domain, sorted by ``order``."""

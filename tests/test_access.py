@@ -200,3 +200,21 @@ def test_archived_user_cannot_sign_in_and_api_keys_follow_the_user(world):
         user.write({"active": False})
         assert env["res.users"].authenticate("a", "s3cret-pass") is None
         assert env["res.users"].api_key_user(key) is None
+
+
+def test_a_change_of_rights_applies_in_other_processes_from_their_next_transaction(world):
+    from core.registry import Registry
+
+    registry, uid = world
+    other = Registry.load(registry.config)  # what another worker process holds
+    with other.transaction(uid=uid["a"]) as env:
+        assert env["acc.lead"].search_count([]) == 2
+    with registry.transaction() as env:
+        every = env.ref("fx_access.group_sale_all")
+        env["res.users"].browse(uid["a"]).write({"groups_id": [(4, every.id)]})
+    with other.transaction(uid=uid["a"]) as env:
+        assert env["acc.lead"].search_count([]) == 4
+    with registry.transaction() as env:
+        env["ir.rule"].search([("name", "=", "All leads")]).write({"active": False})
+    with other.transaction(uid=uid["a"]) as env:
+        assert env["acc.lead"].search_count([]) == 2

@@ -25,8 +25,31 @@ THROTTLE_WINDOW = datetime.timedelta(minutes=15)
 PERMS = ("perm_read", "perm_write", "perm_create", "perm_unlink")
 
 
+class _RightsChange(Model):
+    """Models whose changes alter rights: bump the access version (see core.access)."""
+
+    _name = "rights.change.mixin"
+    _abstract = True
+
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.access.bump_version(self.env)
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.access.bump_version(self.env)
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.access.bump_version(self.env)
+        return result
+
+
 class Groups(Model):
     _name = "res.groups"
+    _inherit = ["rights.change.mixin"]
     _description = "Group"
     _order = "category, name"
 
@@ -51,6 +74,7 @@ class ModelAccess(Model):
     """Which group may read, write, create or delete records of a model."""
 
     _name = "ir.model.access"
+    _inherit = ["rights.change.mixin"]
     _description = "Model access"
     _order = "model, group_id"
 
@@ -78,6 +102,7 @@ class RecordRule(Model):
     """
 
     _name = "ir.rule"
+    _inherit = ["rights.change.mixin"]
     _description = "Record rule"
     _order = "model, name"
 
@@ -167,6 +192,19 @@ class UsersSecurity(Model):
         "res.groups", "Groups", relation="res_groups_users_rel", column1="uid", column2="gid"
     )
     share = fields.Boolean("Portal user", default=False)
+
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        batch = [vals_list] if isinstance(vals_list, dict) else vals_list
+        if any("groups_id" in vals for vals in batch):
+            self.env.registry.access.bump_version(self.env)
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"groups_id", "active", "company_id"} & set(vals):
+            self.env.registry.access.bump_version(self.env)
+        return result
 
     # -- passwords -----------------------------------------------------------------------------
     def set_password(self, password: str, check_policy=True):
@@ -345,5 +383,14 @@ class ThrottledError(UserError):
         self.wait_seconds = wait_seconds
 
 
-MODELS = [Groups, ModelAccess, RecordRule, Credential, ApiKey, LoginAttempt, UsersSecurity]
+MODELS = [
+    _RightsChange,
+    Groups,
+    ModelAccess,
+    RecordRule,
+    Credential,
+    ApiKey,
+    LoginAttempt,
+    UsersSecurity,
+]
 __all__ = ["MODELS", "ThrottledError", "hash_secret", "json", "PERMS"]
