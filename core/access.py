@@ -264,7 +264,9 @@ class AccessControl:
         if value == "$company_id":
             return user.company_id.id or None
         if value == "$company_ids":
-            return [user.company_id.id] if user.company_id else []
+            return sorted(
+                set(user.company_ids.ids) | ({user.company_id.id} if user.company_id else set())
+            )
         if value.startswith("$user."):
             name = value[len("$user.") :]
             if name not in user._fields or name in ("password",):

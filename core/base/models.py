@@ -340,6 +340,14 @@ class Users(Model):
     lang = fields.Selection(LANGS, "Language", default="en")
     tz = fields.Char("Time zone", default="Europe/Moscow")
     company_id = fields.Many2one("res.company", "Company", ondelete="restrict")
+    company_ids = fields.Many2many(
+        "res.company",
+        "Allowed companies",
+        relation="res_company_users_rel",
+        column1="user_id",
+        column2="cid",
+        help="Companies whose records the user may work with (record rules use $company_ids)",
+    )
 
 
 MODELS = [

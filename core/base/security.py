@@ -202,7 +202,7 @@ class UsersSecurity(Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if {"groups_id", "active", "company_id"} & set(vals):
+        if {"groups_id", "active", "company_id", "company_ids"} & set(vals):
             self.env.registry.access.bump_version(self.env)
         return result
 
@@ -328,6 +328,7 @@ class UsersSecurity(Model):
             {
                 "groups_id": [(6, 0, self.sudo().groups_id.ids)],
                 "company_id": self.sudo().company_id.id,
+                "company_ids": [(6, 0, self.sudo().company_ids.ids)],
             }
         )
         return True
