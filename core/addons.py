@@ -16,6 +16,8 @@ from .exceptions import AddonError
 
 BASE_DIR = Path(__file__).resolve().parent / "base"
 ENTRY_POINT_GROUP = "kontora.addons"
+with open(BASE_DIR / "manifest.toml", "rb") as _fh:
+    BASE_VERSION = tomllib.load(_fh)["version"]
 PACKAGE_PREFIX = "kontora_addons"
 MANIFEST_KEYS = {
     "name": str,

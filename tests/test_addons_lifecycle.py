@@ -15,7 +15,7 @@ from lifecycle_support import (
     sqlite_path,
 )
 
-from core.addons import discover
+from core.addons import BASE_VERSION, discover
 from core.app import create_app
 from core.exceptions import AddonError
 from core.modules import AddonManager
@@ -124,7 +124,7 @@ def test_uninstall_removes_only_what_the_addon_added(install, manager, config):
     added = [r for r in after_items if r not in before_items]
     assert [r[0] for r in added] == [mine_id]  # the user's own record stays
     assert all(r in after_items for r in before_items)
-    assert module_rows(url) == {"base": "0.1.0", "fx_base": "1.0"}
+    assert module_rows(url) == {"base": BASE_VERSION, "fx_base": "1.0"}
 
     env = after_registry.env(su=True)
     assert "fx.tag" not in after_registry.models
@@ -148,7 +148,7 @@ def test_uninstall_takes_dependents_along(install, manager, config):
     with pytest.raises(AddonError, match="'fx_migrate' is not installed"):
         manager.plan_uninstall(["fx_migrate"])
     registry = manager.uninstall(["fx_base"])
-    assert module_rows(config.database_url) == {"base": "0.1.0"}
+    assert module_rows(config.database_url) == {"base": BASE_VERSION}
     tables = set(registry.db.get_tables())
     assert not {t for t in tables if t.startswith("fx_")}
     assert registry.env(su=True)["ir.model.data"].search_count([("module", "like", "fx_%")]) == 0

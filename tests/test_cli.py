@@ -21,6 +21,7 @@ from lifecycle_support import (
 )
 
 import cli
+from core.addons import BASE_VERSION
 from core.modules import AddonManager
 
 KONTORA = Path(sys.executable).parent / "kontora"
@@ -126,7 +127,7 @@ def test_init_then_list_shows_versions_state_and_summary(kontora, config_file, t
         "installed",
         "Test fixture: upgraded by the tests to 1.1 with a migration",
     )
-    assert table["base"][1:3] == ("0.1.0", "installed")
+    assert table["base"][1:3] == (BASE_VERSION, "installed")
     assert table["fx_extend"] == (
         "1.0",
         "-",
@@ -152,12 +153,12 @@ def test_install_names_what_else_comes_along_and_asks(kontora, config_file, tmp_
     line = one_error_line(refused.stderr)
     assert "Install fx_base, fx_extend (needed: fx_base)?" in line
     assert "--yes" in line
-    assert installed(url) == {"base": "0.1.0"}
+    assert installed(url) == {"base": BASE_VERSION}
 
     code, out, _err = kontora("--config", config_file, "addons", "install", "fx_extend", "--yes")
     assert code == 0
     assert out.strip() == "Installed: fx_base, fx_extend"
-    assert installed(url) == {"base": "0.1.0", "fx_base": "1.0", "fx_extend": "1.0"}
+    assert installed(url) == {"base": BASE_VERSION, "fx_base": "1.0", "fx_extend": "1.0"}
 
     # Nothing else needed: no question.
     code, out, _err = kontora("--config", config_file, "addons", "install", "fx_extend_more")
@@ -180,7 +181,7 @@ def test_uninstall_names_dependents_and_asks(kontora, config_file, tmp_path, url
 
     code, out, _err = kontora("--config", config_file, "addons", "uninstall", "fx_base", "--yes")
     assert (code, out.strip()) == (0, "Uninstalled: fx_extend, fx_base")
-    assert installed(url) == {"base": "0.1.0"}
+    assert installed(url) == {"base": BASE_VERSION}
     assert not [t for t in dump(url) if t.startswith("fx_")]
 
     code, _out, err = kontora("--config", config_file, "addons", "uninstall", "base", "--yes")
@@ -323,7 +324,7 @@ def test_backup_and_restore_round_trip(kontora, config_file, make_config, tmp_pa
     code, out, err = kontora("--config", config_file, "db", "restore", backup, "--yes")
     assert (code, out.strip(), err) == (0, f"Database restored from {backup}", "")
     assert dump(url) == at_backup
-    assert installed(url) == {"base": "0.1.0", "fx_base": "1.0"}
+    assert installed(url) == {"base": BASE_VERSION, "fx_base": "1.0"}
 
     not_a_backup = tmp_path / "notes.txt"
     not_a_backup.write_text("hello")

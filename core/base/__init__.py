@@ -2,14 +2,15 @@
 
 from core.plugins import hookimpl
 
-from . import history, mail, models, security
+from . import history, mail, models, security, webhook
+from .webhook import record_created, record_deleted, record_written  # noqa: F401 (hooks)
 
 
 @hookimpl
 def register_models():
-    return [*models.MODELS, *security.MODELS, *mail.MODELS, *history.MODELS]
+    return [*models.MODELS, *security.MODELS, *mail.MODELS, *history.MODELS, *webhook.MODELS]
 
 
 @hookimpl
 def register_jobs():
-    return list(mail.JOBS)
+    return [*mail.JOBS, *webhook.JOBS]
