@@ -365,3 +365,24 @@ def test_stale_write_is_refused_and_the_first_value_stays(env):
     partner.check_write_date(stored)  # the current one passes
     env.invalidate_all()
     assert partner.name == "First writer"
+
+
+def test_binary_fields_live_in_attachments_and_json_round_trips(env):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    partner = env["orm.partner"].create(
+        {"name": "Acme", "logo": png, "settings": {"lang": "ru", "n": [1, 2]}}
+    )
+    env.invalidate_all()
+    assert partner.logo == png
+    assert partner.settings == {"lang": "ru", "n": [1, 2]}
+    attachment = env["ir.attachment"].search(
+        [("res_model", "=", "orm.partner"), ("res_id", "=", partner.id)]
+    )
+    assert attachment.res_field == "logo" and attachment.file_size == len(png)
+    partner.write({"logo": None})
+    env.invalidate_all()
+    assert partner.logo is None
+    assert env["ir.attachment"].search_count([("res_model", "=", "orm.partner")]) == 0
+    other = env["orm.partner"].create({"name": "Beta", "logo": b"x"})
+    other.unlink()
+    assert env["ir.attachment"].search_count([("res_model", "=", "orm.partner")]) == 0
