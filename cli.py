@@ -292,6 +292,230 @@ def db_restore(ctx, file, yes):
     click.echo(f"Database restored from {file}")
 
 
+# -- users ------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def user():
+    """Add users, set passwords, copy rights and manage API keys."""
+
+
+def _users_env(ctx, write=True):
+    """The command's one transaction, as the system: whoever runs the CLI administers the database."""
+    return open_registry(_config(ctx)).transaction(su=True, write=write)
+
+
+def _find_user(env, login):
+    found = (
+        env["res.users"].with_context(active_test=False).search([("login", "=", login)], limit=1)
+    )
+    if not found:
+        raise KontoraError(f"no user with login {login!r}")
+    return found
+
+
+def _find_group(env, text):
+    """A group by external id (``base.group_system``) or by name (``Administrator``)."""
+    if "." in text and " " not in text:
+        group = env.ref(text, raise_if_not_found=False)
+        if group is not None and group._name == "res.groups":
+            return group
+    groups = env["res.groups"]
+    found = groups.search([("name", "=", text)])
+    if not found:
+        found = groups.browse([g.id for g in groups.search([]) if g.display_name == text])
+    if len(found) > 1:
+        raise KontoraError(f"group name {text!r} is ambiguous: give its external id")
+    if not found:
+        raise KontoraError(f"unknown group {text!r}")
+    return found
+
+
+def _group_labels(env, groups) -> dict:
+    """Group id → its external id where it has one, else its name."""
+    data = env["ir.model.data"].search([("model", "=", "res.groups"), ("res_id", "in", groups.ids)])
+    xml_ids = {row.res_id: f"{row.module}.{row.name}" for row in data}
+    return {group.id: xml_ids.get(group.id, group.name) for group in groups}
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The first line of standard input, or asked twice on a terminal."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise KontoraError("no password on standard input")
+        return password
+    if not sys.stdin.isatty():
+        raise KontoraError(
+            "standard input is not a terminal: give the password with --password-stdin"
+        )
+    return click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+
+
+_PASSWORD_STDIN = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input.",
+)
+
+
+@user.command("add")
+@click.argument("login")
+@click.option("--name", help="Full name (default: the login).")
+@click.option("--email", help="E-mail address.")
+@click.option("--lang", type=click.Choice(["en", "ru"]), help="Language of the interface.")
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="XMLID|NAME",
+    help="A group by external id or name; repeat for more (default: base.group_user).",
+)
+@_PASSWORD_STDIN
+@click.pass_context
+def user_add(ctx, login, name, email, lang, groups, password_stdin):
+    """Create a user who signs in with LOGIN and a password (asked twice on a terminal)."""
+    if not login.strip():
+        raise KontoraError("a login cannot be empty")
+    password = _read_password(password_stdin)
+    with _users_env(ctx) as env:
+        wanted = groups or ["base.group_user"]
+        group_ids = list(dict.fromkeys(_find_group(env, g).id for g in wanted))
+        values = {
+            "login": login,
+            "name": name or login,
+            "email": email,
+            "groups_id": [(6, 0, group_ids)],
+            "company_id": env["res.company"].search([], limit=1).id or None,
+        }
+        if lang:
+            values["lang"] = lang
+        new_user = env["res.users"].create(values)
+        new_user.set_password(password)
+        user_id = new_user.id
+    click.echo(f"User {login} created (id {user_id})")
+
+
+@user.command("passwd")
+@click.argument("login")
+@_PASSWORD_STDIN
+@click.pass_context
+def user_passwd(ctx, login, password_stdin):
+    """Set the password of LOGIN (asked twice on a terminal)."""
+    if not password_stdin and sys.stdin.isatty():
+        with _users_env(ctx, write=False) as env:
+            _find_user(env, login)  # before asking, not after
+    password = _read_password(password_stdin)
+    with _users_env(ctx) as env:
+        _find_user(env, login).set_password(password)
+    click.echo(f"Password of {login} changed")
+
+
+@user.command("copy-rights")
+@click.argument("source_login", metavar="FROM")
+@click.argument("target_login", metavar="TO")
+@click.pass_context
+def user_copy_rights(ctx, source_login, target_login):
+    """Give user TO exactly the groups (and company) of user FROM."""
+    with _users_env(ctx) as env:
+        source, target = _find_user(env, source_login), _find_user(env, target_login)
+        if source.id == target.id:
+            raise KontoraError("FROM and TO are the same user")
+        source.copy_rights_to(target)
+        labels = _group_labels(env, target.groups_id)
+    groups = ", ".join(sorted(labels.values())) or "no groups"
+    click.echo(f"{target_login} now has the rights of {source_login}: {groups}")
+
+
+@user.command("api-key")
+@click.argument("login")
+@click.option("--name", help="What the key is for (default: 'API key').")
+@click.option(
+    "--expires",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="The last day (UTC) the key works; default: it does not expire.",
+)
+@click.option("--revoke", "revoke_id", type=int, metavar="ID", help="Revoke the key ID instead.")
+@click.option("--list", "list_keys", is_flag=True, help="List the user's keys instead.")
+@click.pass_context
+def user_api_key(ctx, login, name, expires, revoke_id, list_keys):
+    """Create an API key for LOGIN and print it (it is shown only now), or revoke or list keys."""
+    import datetime
+
+    from core.models import utcnow
+
+    if (revoke_id is not None or list_keys) and (name or expires):
+        raise click.UsageError("--name and --expires are for creating a key")
+    if revoke_id is not None and list_keys:
+        raise click.UsageError("--revoke and --list cannot be combined")
+    with _users_env(ctx, write=not list_keys) as env:
+        owner = _find_user(env, login)
+        if list_keys:
+            keys = env["res.users.apikey"].with_context(active_test=False)
+            rows = [
+                (
+                    str(k.id),
+                    k.name,
+                    f"kt_{k.prefix}_…",
+                    f"{k.expires_at:%Y-%m-%d %H:%M} UTC" if k.expires_at else "-",
+                    f"{k.last_used:%Y-%m-%d %H:%M} UTC" if k.last_used else "-",
+                    "yes" if k.active else "revoked",
+                )
+                for k in keys.search([("user_id", "=", owner.id)])
+            ]
+        elif revoke_id is not None:
+            owner.api_key_revoke(revoke_id)
+        else:
+            if not owner.active:
+                raise KontoraError(f"user {login!r} is archived")
+            expires_at = expires + datetime.timedelta(days=1) if expires else None
+            if expires_at is not None and expires_at <= utcnow():
+                raise KontoraError(f"the expiry date {expires:%Y-%m-%d} is in the past")
+            secret = owner.api_key_create(name or "API key", expires_at)
+            key = env["res.users.apikey"].search([("prefix", "=", secret.split("_")[1])], limit=1)
+            key_id = key.id
+    if list_keys:
+        _echo_table(("ID", "NAME", "KEY", "EXPIRES", "LAST USED", "ACTIVE"), rows)
+    elif revoke_id is not None:
+        click.echo(f"API key {revoke_id} of {login} revoked")
+    else:
+        until = f"until {expires:%Y-%m-%d} (UTC)" if expires else "without expiry"
+        click.echo(f"API key {key_id} for {login}, valid {until}; it is shown only now:", err=True)
+        click.echo(secret)
+
+
+@user.command("list")
+@click.pass_context
+def user_list(ctx):
+    """Users with their groups and whether they are active (may sign in)."""
+    with _users_env(ctx, write=False) as env:
+        root = env.ref("base.user_root", raise_if_not_found=False)
+        users = (
+            env["res.users"]
+            .with_context(active_test=False)
+            .search([("id", "!=", root.id if root else 0)], order="login")
+        )
+        labels = _group_labels(env, env["res.groups"].search([]))
+        rows = [
+            (
+                u.login,
+                u.name,
+                ",".join(sorted(labels[g.id] for g in u.groups_id)) or "-",
+                "yes" if u.active else "no",
+            )
+            for u in users
+        ]
+    _echo_table(("LOGIN", "NAME", "GROUPS", "ACTIVE"), rows)
+
+
+def _echo_table(header, rows):
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [str(v).ljust(w) for v, w in zip(row[:-1], widths, strict=True)]
+        click.echo("  ".join([*cells, str(row[-1])]).rstrip())
+
+
 def _config_path_in(argv) -> str | None:
     """The ``--config FILE`` given before the command, if any."""
     for index, arg in enumerate(argv):

@@ -8,6 +8,9 @@ from .config import load_config
 from .exceptions import KontoraError
 from .modules import AddonManager
 from .registry import Registry
+from .rest import init_app as init_rest_api
+from .web_auth import init_app as init_web_auth
+from .web_auth import login_required
 
 
 class RegistryHolder:
@@ -51,7 +54,11 @@ def create_app(config=None) -> Flask:
         if registry is not None and not registry.db.is_closed():
             registry.db.close()
 
+    init_web_auth(app)
+    init_rest_api(app)
+
     @app.route("/")
+    @login_required
     def home():
         with g.registry.transaction(write=False) as env:
             modules = env["ir.module.module"].search([("state", "=", "installed")])
@@ -65,7 +72,9 @@ def create_app(config=None) -> Flask:
             }
             for r in rows
         ]
-        return render_template("home.html", addons=addons, database=config.database_url)
+        return render_template(
+            "home.html", addons=addons, database=_without_password(config.database_url)
+        )
 
     @app.route("/healthz")
     def healthz():
@@ -83,6 +92,15 @@ def create_app(config=None) -> Flask:
             for blueprint in blueprints:
                 app.register_blueprint(blueprint)
     return app
+
+
+def _without_password(url: str) -> str:
+    """The database URL as signed-in users may see it: no password."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def _routes(registry):

@@ -676,9 +676,11 @@ class Query:
 
 
 def _check_limit(limit, offset):
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= INT64_MAX
+    ):
         raise DomainError(f"limit must be a whole number >= 0, got {limit!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= INT64_MAX:
         raise DomainError(f"offset must be a whole number >= 0, got {offset!r}")
     return limit, offset
 

@@ -226,11 +226,15 @@ class Monetary(Field):
             return None
         try:
             number = value if isinstance(value, Decimal) else Decimal(str(value))
-            return number.quantize(Decimal(1).scaleb(-self.digits), rounding=ROUND_HALF_UP)
+            number = number.quantize(Decimal(1).scaleb(-self.digits), rounding=ROUND_HALF_UP)
         except (InvalidOperation, ValueError, TypeError):
             raise ValidationError(
                 f"{self.string}: expected an amount, got {value!r}", self.name
             ) from None
+        # The column holds 20 digits (PostgreSQL refuses more): say so instead of failing there.
+        if not number.is_finite() or abs(number) >= Decimal(10) ** (20 - self.digits):
+            raise ValidationError(f"{self.string}: {value!r} is out of range", self.name)
+        return number
 
     def describe(self):
         return {**super().describe(), "digits": self.digits, "currency_field": self.currency_field}

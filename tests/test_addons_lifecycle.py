@@ -387,9 +387,17 @@ def test_second_registry_sees_installed_addons_after_reload(install, manager, co
 
 
 def test_web_app_lists_installed_addons_and_follows_changes(install, manager, config):
-    install("fx_base")
+    registry = install("fx_base")
+    with registry.transaction() as env:
+        env.ref("base.user_admin").set_password("admin-password")
     app = create_app(config)
     client = app.test_client()
+    with client.session_transaction() as session:
+        session["csrf_token"] = "token"
+    signed_in = client.post(
+        "/web/login", data={"login": "admin", "password": "admin-password", "csrf_token": "token"}
+    )
+    assert signed_in.status_code == 302
     page = client.get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

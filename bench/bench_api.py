@@ -1,0 +1,211 @@
+"""API throughput: ``GET /api/v1/<model>?limit=80`` on the production server (gunicorn, two
+workers) against a bare Flask route returning a constant, under the same load generator.
+
+    python bench/bench_api.py [--model bench.lead] [--rows N] [--seconds S] [--clients C]
+
+The load generator is a bounded Python client (keep-alive connections in threads, a fixed
+duration) talking to 127.0.0.1 only. Both servers run one after the other on the same
+machine, so compare the ratio, not the absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+from common import ROOT, bench_database, emit, lead_vals, partner_vals
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(port, path, headers, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} did not answer 200 on {path}")
+
+
+def load(port, path, headers, seconds, clients) -> dict:
+    """Requests per second from ``clients`` keep-alive connections for ``seconds``."""
+    counts, errors = [0] * clients, [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client(index):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.monotonic() < stop:
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    counts[index] += 1
+                else:
+                    errors[index] += 1
+            except OSError:
+                errors[index] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    return {"rps": sum(counts) / elapsed, "requests": sum(counts), "errors": sum(errors)}
+
+
+def serve_kontora(config_file, port):
+    env = dict(os.environ, KONTORA_LOG_LEVEL="WARNING")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "--config",
+            str(config_file),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+BARE_APP = textwrap.dedent(
+    """
+    from flask import Flask
+
+    app = Flask(__name__)
+
+
+    @app.route("/constant")
+    def constant():
+        return {"count": 1, "records": [{"id": 1, "name": "constant"}]}
+    """
+)
+
+
+def serve_bare(tmpdir, port):
+    (Path(tmpdir) / "bare_app.py").write_text(BARE_APP)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "bare_app:app",
+        ],
+        cwd=tmpdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="bench.lead")
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args(argv)
+    with bench_database("sqlite") as (config, registry):
+        with registry.transaction() as env:
+            partners = env["bench.partner"].create(partner_vals(200))
+            env["bench.lead"].create(lead_vals(args.rows, partners.ids))
+            key = env.ref("base.user_admin").api_key_create("bench")
+        tmpdir = Path(config["jobs.sqlite_path"]).parent
+        config_file = tmpdir / "kontora.toml"
+        config_file.write_text(
+            "\n".join(
+                [
+                    "[database]",
+                    f"url = {json.dumps(config.database_url)}",
+                    "[addons]",
+                    f"paths = {json.dumps([str(p) for p in config.addons_paths])}",
+                    "[jobs]",
+                    'backend = "immediate"',
+                    f"sqlite_path = {json.dumps(str(tmpdir / 'jobs.sqlite3'))}",
+                ]
+            )
+            + "\n"
+        )
+        headers = {"Authorization": f"Bearer {key}"}
+        path = f"/api/v1/{args.model}?limit=80"
+        port = free_port()
+        server = serve_kontora(config_file, port)
+        try:
+            wait_ready(port, path, headers)
+            load(port, path, headers, 1.0, args.clients)  # warm-up
+            api = load(port, path, headers, args.seconds, args.clients)
+        finally:
+            stop(server)
+        port = free_port()
+        bare = serve_bare(tmpdir, port)
+        try:
+            wait_ready(port, "/constant", {})
+            load(port, "/constant", {}, 1.0, args.clients)
+            constant = load(port, "/constant", {}, args.seconds, args.clients)
+        finally:
+            stop(bare)
+    ratio = api["rps"] / constant["rps"] if constant["rps"] else 0.0
+    emit(
+        "api_throughput",
+        db="sqlite",
+        path=path,
+        workers=2,
+        clients=args.clients,
+        seconds=args.seconds,
+        api_rps=api["rps"],
+        api_errors=api["errors"],
+        bare_flask_rps=constant["rps"],
+        ratio=ratio,
+        target_ratio=0.4,
+        meets_target=ratio >= 0.4,
+    )
+
+
+if __name__ == "__main__":
+    main()

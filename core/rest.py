@@ -1,0 +1,599 @@
+"""The REST API: ``/api/v1/<model>`` for every installed model (see docs/api.md).
+
+Each request authenticates (a per-user API key as ``Authorization: Bearer``, or the web
+session's cookie plus ``X-CSRF-Token`` for state-changing methods), then runs in one
+transaction bound to that user: ``GET`` read-only, the others writing. Nothing here uses
+``sudo()`` on the user's behalf: every read and write goes through the ORM's access checks,
+and the superuser is never reachable from a request. Errors are JSON
+``{"error": {"code", "message", "fields"?}}`` with the status of their kind; anything
+unexpected is logged and answered as a JSON 500 without details.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import functools
+import hmac
+import inspect
+import io
+import json
+import logging
+import math
+import re
+from decimal import Decimal
+
+import marshmallow as ma
+from flask import Blueprint, Response, current_app, g, request, session
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, PathConverter, Rule
+
+from . import schemas as S
+from .env import SUPERUSER_ID
+from .exceptions import (
+    AccessError,
+    ConflictError,
+    DomainError,
+    MissingError,
+    UserError,
+    ValidationError,
+)
+from .export import ExportError, export_rows
+
+_logger = logging.getLogger(__name__)
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+bp.kontora_csrf_exempt = True  # checked here, for cookie sessions only
+
+MAX_BODY = 16 * 2**20
+MAX_CREATE = 1000
+MAX_NESTING = 100
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_KEY = re.compile(r"^kt_[0-9a-f]{8}_[A-Za-z0-9_-]{16,128}$")
+_CATCH_ALL = ("api_v1.unknown_route", "api_v1.api_root")
+
+
+class ApiError(Exception):
+    """An error answered as is: status, machine code, message and optional field messages."""
+
+    def __init__(self, status, code, message, fields=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+# -- responses -------------------------------------------------------------------------------------------
+def _dumps(payload) -> str:
+    return json.dumps(payload, ensure_ascii=False, default=_fallback)
+
+
+def _fallback(value):
+    return jsonable(value)
+
+
+def jsonable(value):
+    """A JSON-safe copy of what a model method or read_group returned."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return f"{value:f}" if value.is_finite() else None
+    if isinstance(value, datetime.datetime):
+        return S.UTCDateTime()._serialize(value, None, None)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return S.Base64Bytes()._serialize(bytes(value), None, None)
+    if hasattr(value, "_ids") and hasattr(value, "_name"):
+        return {"model": value._name, "ids": list(value.ids)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def _json_response(payload, status=200, headers=None) -> Response:
+    response = Response(_dumps(payload), status=status, mimetype="application/json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _error_response(status, code, message, fields=None) -> Response:
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = jsonable(fields)
+    headers = {"WWW-Authenticate": 'Bearer realm="kontora"'} if status == 401 else None
+    return _json_response({"error": error}, status, headers)
+
+
+def _error_for(exc) -> Response:
+    """The JSON response of an exception raised while serving a request."""
+    if isinstance(exc, ApiError):
+        return _error_response(exc.status, exc.code, exc.message, exc.fields)
+    if isinstance(exc, ma.ValidationError):
+        return _error_response(
+            422, "validation_error", "Some values are not valid", _field_messages(exc.messages)
+        )
+    if isinstance(exc, ConflictError):
+        return _error_response(409, "conflict", str(exc))
+    if isinstance(exc, AccessError):
+        return _error_response(403, "forbidden", str(exc))
+    if isinstance(exc, MissingError):
+        return _error_response(404, "not_found", str(exc))
+    if isinstance(exc, DomainError | ExportError):
+        return _error_response(400, "bad_request", str(exc))
+    if isinstance(exc, ValidationError):
+        fields = {exc.field: [str(exc)]} if exc.field else None
+        return _error_response(422, "validation_error", str(exc), fields)
+    if isinstance(exc, UserError):
+        return _error_response(422, "user_error", str(exc))
+    _logger.exception("REST API: %s %s failed", request.method, request.path)
+    return _error_response(500, "internal_error", "An unexpected error happened; it was logged")
+
+
+def _field_messages(messages):
+    if isinstance(messages, dict):
+        return messages
+    return {"_schema": messages}
+
+
+# -- input -------------------------------------------------------------------------------------------------
+def _reject_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_text(value, where):
+    """Refuse text the databases cannot store (NUL characters, lone surrogates) and JSON
+    nested deeper than any field needs (it could not be stored back either)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ApiError(400, "bad_request", f"{where}: nested deeper than {MAX_NESTING} levels")
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ApiError(400, "bad_request", f"{where}: text may not contain NUL characters")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ApiError(400, "bad_request", f"{where}: text is not valid Unicode") from None
+        elif isinstance(item, dict):
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _check_numbers(value, where):
+    """Refuse whole numbers that no database column holds (beyond 64 bits)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not S.INT64_MIN <= item <= S.INT64_MAX:
+                raise ApiError(400, "bad_request", f"{where}: a number is out of range")
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _loads(text, where):
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "bad_request", f"{where} is not valid JSON") from None
+    _check_text(value, where)
+    return value
+
+
+def _body(required=True):
+    length = request.content_length
+    if length is not None and length > MAX_BODY:
+        raise ApiError(413, "too_large", f"The body may have at most {MAX_BODY} bytes")
+    raw = request.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "too_large", f"The body may have at most {MAX_BODY} bytes")
+    if not raw.strip():
+        if required:
+            raise ApiError(400, "bad_request", "Send a JSON body")
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_request", "The body is not UTF-8") from None
+    return _loads(text, "The body")
+
+
+def _params(schema_cls) -> dict:
+    args = request.args.to_dict()
+    _check_text(args, "The query string")
+    try:
+        return schema_cls().load(args)
+    except ma.ValidationError as exc:
+        raise ApiError(
+            400, "bad_request", "Bad query parameters", _field_messages(exc.messages)
+        ) from None
+
+
+def _domain(text) -> list:
+    if text is None or not text.strip():
+        return []
+    domain = _loads(text, "domain")
+    if not isinstance(domain, list):
+        raise ApiError(400, "bad_request", 'domain must be a JSON list like [["name", "=", "x"]]')
+    return domain
+
+
+def _names(text) -> list[str]:
+    """Field names from "a,b" or '["a", "b"]'."""
+    text = (text or "").strip()
+    if text.startswith("["):
+        names = _loads(text, "fields")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ApiError(400, "bad_request", "fields must be a list of field names")
+    else:
+        names = text.split(",")
+    return [n.strip() for n in names if n.strip()]
+
+
+def _field_names(model, text):
+    """The fields to read: None (every readable one) or checked names."""
+    names = _names(text)
+    if not names:
+        return None
+    unknown = [n for n in names if n not in model._fields]
+    if unknown:
+        raise ApiError(
+            400,
+            "bad_request",
+            f"{model._name} has no field {unknown[0]!r}",
+            {n: ["Unknown field."] for n in unknown},
+        )
+    return list(dict.fromkeys(names))
+
+
+# -- authentication ------------------------------------------------------------------------------------
+def _authenticate(registry):
+    """The user id and language of this request; 401 without valid credentials."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not _KEY.match(token):
+            raise ApiError(401, "unauthorized", "Send an API key: Authorization: Bearer <key>")
+        with registry.transaction(write=False) as env:
+            uid = env["res.users"].sudo().api_key_user(token)
+            lang = _user_lang(env, uid)
+        if not uid or uid == SUPERUSER_ID:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "The API key is unknown, revoked or expired, or its user archived",
+            )
+        return uid, lang
+    uid = _session_uid()
+    if uid is None or uid == SUPERUSER_ID:
+        raise ApiError(
+            401, "unauthorized", "Sign in or send an API key: Authorization: Bearer <key>"
+        )
+    if request.method not in SAFE_METHODS:
+        expected = session.get("csrf_token")
+        sent = request.headers.get("X-CSRF-Token") or ""
+        if (
+            not isinstance(expected, str)
+            or not expected
+            or not hmac.compare_digest(sent.encode(), expected.encode())
+        ):
+            raise ApiError(403, "csrf", "Send the session's CSRF token in the X-CSRF-Token header")
+    with registry.transaction(write=False) as env:
+        lang = _user_lang(env, uid)
+    return uid, lang
+
+
+def _session_uid():
+    """The signed-in user of the web session (checked against the database), or None."""
+    if "uid" not in session:
+        return None
+    from .web_auth import session_uid
+
+    return session_uid()
+
+
+def _user_lang(env, uid):
+    if not uid:
+        return None
+    user = env["res.users"].sudo().browse(uid)
+    return user.lang or None
+
+
+# -- the request wrapper -----------------------------------------------------------------------------
+def api_route(rule, methods):
+    """Register a view ``view(env, **url_values)``: authentication, one transaction, errors."""
+    write = not set(methods) <= SAFE_METHODS
+
+    def decorate(view):
+        @functools.wraps(view)
+        def endpoint(**values):
+            try:
+                registry = g.registry
+                uid, lang = _authenticate(registry)
+                context = {"lang": lang} if lang else {}
+                with registry.transaction(uid=uid, context=context, write=write) as env:
+                    response = view(env, **values)
+            except Exception as exc:  # every error becomes JSON; real bugs are logged
+                response = _error_for(exc)
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            return response
+
+        bp.add_url_rule(rule, view.__name__, endpoint, methods=methods)
+        return view
+
+    return decorate
+
+
+def _model(env, name):
+    cls = env.registry.models.get(name)
+    if cls is None or cls._abstract:
+        raise ApiError(404, "not_found", f"No model {name!r}")
+    return env[name]
+
+
+def _record(model, id_):
+    """The record with this id if the user may read it; 404 otherwise (see docs/api.md)."""
+    model.check_access("read")
+    found = None
+    if 1 <= id_ <= S.INT64_MAX:
+        found = model.with_context(active_test=False).search([("id", "=", id_)])
+    if not found:
+        raise ApiError(
+            404, "not_found", f"{model._name} #{id_} does not exist or is not visible to you"
+        )
+    return model.browse(found.ids)
+
+
+def _dump(model, rows):
+    return S.model_schemas(type(model)).read.dump(rows, many=True)
+
+
+def _orm_values(model, vals: dict) -> dict:
+    """Values as the ORM takes them: a list of ids for an x2many replaces its links."""
+    result = {}
+    for name, value in vals.items():
+        field = model._fields[name]
+        if field.type in ("one2many", "many2many"):
+            value = [(6, 0, list(dict.fromkeys(value or [])))]
+        result[name] = value
+    return result
+
+
+def _load(schema, data, partial=False):
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_error", "Send a JSON object of field values")
+    return schema.load(data, partial=partial)
+
+
+# -- routes -------------------------------------------------------------------------------------------------
+@api_route("/<model>", ["GET"])
+def search_records(env, model):
+    Model = _model(env, model)
+    Model.check_access("read")
+    params = _params(S.SearchParams)
+    domain = _domain(params.get("domain"))
+    names = _field_names(Model, params.get("fields"))
+    records = Model.search(
+        domain, order=params.get("order") or None, limit=params["limit"], offset=params["offset"]
+    )
+    total = Model.search_count(domain)
+    return _json_response({"count": total, "records": _dump(Model, records.read(names))})
+
+
+@api_route("/<model>", ["POST"])
+def create_records(env, model):
+    Model = _model(env, model)
+    Model.check_access("create")
+    body = _body()
+    schemas = S.model_schemas(type(Model))
+    if isinstance(body, list):
+        if not body or len(body) > MAX_CREATE:
+            raise ApiError(422, "validation_error", f"Send 1 to {MAX_CREATE} records")
+        if not all(isinstance(item, dict) for item in body):
+            raise ApiError(422, "validation_error", "Each record is a JSON object")
+        vals_list = schemas.create.load(body, many=True)
+    else:
+        vals_list = [_load(schemas.create, body)]
+    records = Model.create([_orm_values(Model, vals) for vals in vals_list])
+    return _json_response({"records": _dump(Model, records.read())}, 201)
+
+
+@api_route("/<model>/<int:id>", ["GET"])
+def read_record(env, model, id):
+    Model = _model(env, model)
+    record = _record(Model, id)
+    names = _field_names(Model, _params(S.ReadParams).get("fields"))
+    return _json_response(_dump(Model, record.read(names))[0])
+
+
+@api_route("/<model>/<int:id>", ["PATCH"])
+def update_record(env, model, id):
+    Model = _model(env, model)
+    Model.check_access("write")
+    record = _record(Model, id)
+    vals = dict(_load(S.model_schemas(type(Model)).update, _body(), partial=True))
+    expected = vals.pop("write_date", None)
+    if expected is not None:
+        record.check_write_date(expected)
+    if vals:
+        record.write(_orm_values(Model, vals))
+    return _json_response(_dump(Model, record.read())[0])
+
+
+@api_route("/<model>/<int:id>", ["DELETE"])
+def delete_record(env, model, id):
+    Model = _model(env, model)
+    Model.check_access("unlink")
+    record = _record(Model, id)
+    record.unlink()
+    return Response(status=204)
+
+
+@api_route("/<model>/<int:id>/<method>", ["POST"])
+def call_method(env, model, id, method):
+    Model = _model(env, model)
+    func = S.api_methods(type(Model)).get(method)
+    if func is None:
+        raise ApiError(404, "not_found", f"{Model._name} has no public method {method!r}")
+    record = _record(Model, id)
+    kwargs = _body(required=False)
+    if kwargs is None:
+        kwargs = {}
+    if not isinstance(kwargs, dict):
+        raise ApiError(400, "bad_request", "Send the method's arguments as a JSON object")
+    _check_numbers(kwargs, "The arguments")
+    bound = getattr(record, method)
+    try:
+        inspect.signature(bound).bind(**kwargs)
+    except TypeError as exc:
+        raise ApiError(400, "bad_request", f"{method}: {exc}") from None
+    result = bound(**kwargs)
+    return _json_response({"result": jsonable(result)})
+
+
+@api_route("/<model>/fields", ["GET"])
+def model_fields(env, model):
+    Model = _model(env, model)
+    Model.check_access("read")
+    return _json_response({"fields": jsonable(Model.fields_get())})
+
+
+@api_route("/<model>/export", ["GET"])
+def export(env, model):
+    Model = _model(env, model)
+    Model.check_access("read")
+    params = _params(S.ExportParams)
+    paths = _names(params["fields"])
+    if not paths:
+        raise ApiError(400, "bad_request", "Name the fields to export: fields=name,partner_id.name")
+    records = Model.search(
+        _domain(params.get("domain")),
+        order=params.get("order") or None,
+        limit=params["limit"],
+        offset=params["offset"],
+    )
+    rows = export_rows(records, paths)
+    if params["format"] == "json":
+        payload = {"fields": paths, "records": [dict(zip(paths, row, strict=True)) for row in rows]}
+        return _json_response(jsonable(payload))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(paths)
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{Model._name}.csv"'
+    return response
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return jsonable(value)
+
+
+@api_route("/<model>/read_group", ["GET"])
+def read_group(env, model):
+    Model = _model(env, model)
+    Model.check_access("read")
+    params = _params(S.ReadGroupParams)
+    groupby = [g.strip() for g in params["groupby"].split(",") if g.strip()]
+    aggregates = [a.strip() for a in params["aggregates"].split(",") if a.strip()] or ["__count"]
+    groups = Model.read_group(
+        _domain(params.get("domain")),
+        groupby,
+        aggregates,
+        order=params.get("order") or None,
+        limit=params["limit"],
+        offset=params["offset"],
+    )
+    result = []
+    for group in groups:
+        item = {}
+        for key, value in group.items():
+            if isinstance(value, tuple) and len(value) == 2:
+                value = {"id": value[0], "display_name": value[1]}
+            item[key] = jsonable(value)
+        result.append(item)
+    return _json_response({"groups": result})
+
+
+@api_route("/<model>/name_search", ["GET"])
+def name_search(env, model):
+    Model = _model(env, model)
+    Model.check_access("read")
+    params = _params(S.NameSearchParams)
+    found = Model.name_search(
+        params["name"], domain=_domain(params.get("domain")), limit=params["limit"]
+    )
+    records = [{"id": id_, "display_name": name} for id_, name in found]
+    return _json_response({"records": records})
+
+
+@api_route("/openapi.json", ["GET"])
+def openapi(env):
+    registry = env.registry
+    cache = current_app.extensions.setdefault("kontora.rest.openapi", {})
+    key = (id(registry), registry.version, tuple(registry.addon_names))
+    document = cache.get(key)
+    if document is None:
+        cache.clear()
+        document = cache[key] = S.openapi_document(registry)
+    return _json_response(document)
+
+
+# -- anything else under /api/v1 ------------------------------------------------------------------------
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class _AnyPath(PathConverter):
+    """Like ``path`` but also matches newlines, so that no URL under /api/v1 escapes."""
+
+    regex = "[^/](?s:.*?)"
+
+
+@bp.route("/", methods=_ALL_METHODS, endpoint="api_root")
+@bp.route("/<api_any_path:rest>", methods=_ALL_METHODS, endpoint="unknown_route")
+def unknown_route(rest=""):
+    try:
+        _api_map().bind("localhost").match(request.path, method=request.method)
+    except MethodNotAllowed as exc:
+        allowed = ", ".join(sorted(exc.valid_methods or ()))
+        response = _error_response(405, "method_not_allowed", f"Allowed here: {allowed}")
+        response.headers["Allow"] = allowed
+        return response
+    except NotFound:
+        pass
+    return _error_response(404, "not_found", "No such API route; see /api/v1/openapi.json")
+
+
+def _api_map():
+    found = current_app.extensions.get("kontora.rest.map")
+    if found is None:
+        rules = [
+            Rule(rule.rule, methods=rule.methods, endpoint=rule.endpoint)
+            for rule in current_app.url_map.iter_rules()
+            if rule.endpoint.startswith(bp.name + ".") and rule.endpoint not in _CATCH_ALL
+        ]
+        found = Map(rules, converters=current_app.url_map.converters)
+        current_app.extensions["kontora.rest.map"] = found
+    return found
+
+
+def init_app(app):
+    """Register the API on a Flask application."""
+    app.url_map.converters["api_any_path"] = _AnyPath
+    app.register_blueprint(bp)
