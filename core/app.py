@@ -49,10 +49,11 @@ def create_app(config=None) -> Flask:
         registry.db.connect(reuse_if_open=True)
 
     @app.teardown_request
-    def close_database(_exc=None):
-        registry = g.pop("registry", None)
-        if registry is not None and not registry.db.is_closed():
-            registry.db.close()
+    def release_database(_exc=None):
+        # The worker thread keeps its connection for the next request: SQLite's pragmas and
+        # PostgreSQL's handshake are not paid per request. Each request's transaction has
+        # ended by now (the `with` blocks commit or roll back).
+        g.pop("registry", None)
 
     init_web_auth(app)
     init_rest_api(app)

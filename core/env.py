@@ -24,7 +24,7 @@ class TransactionState:
         self.registry_changed = False
         self.access = None  # rights metadata (core.access)
         self.rule_domains: dict = {}  # evaluated record rules per (uid, model, operation)
-        self.readable: dict = {}  # model -> ids a rule-filtered search returned
+        self.readable: dict = {}  # (uid, model) -> ids a rule-filtered search returned
 
 
 class Environment:

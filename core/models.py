@@ -227,7 +227,11 @@ class Model(metaclass=MetaModel):
         domain = self._rule_domain(operation)
         if not domain or not self.ids:
             return
-        known = self.env.state.readable.get(self._name, ()) if operation == "read" else ()
+        known = (
+            self.env.state.readable.get((self.env.uid, self._name), ())
+            if operation == "read"
+            else ()
+        )
         ids = {i for i in self.ids if i not in known}
         if not ids:
             return  # all came from a search that applied the same rules
@@ -327,17 +331,43 @@ class Model(metaclass=MetaModel):
             self._fetch_binary(field, batch)
 
     def _fetch_columns(self, ids):
-        """Load every stored column of the records in one query."""
-        T = self._table
-        names = [f.name for f in self._fields.values() if f.stored_column]
-        columns = [T._meta.fields[name] for name in names]
+        """Load every stored column of the records in one query (SQL built once per model)."""
+        names, select_sql, converters = self._fetch_plan()
         cache = self.env.state.cache
         fcaches = [cache.setdefault(self._fields[name], {}) for name in names]
+        db = self._table._meta.database
+        param = db.param
         for chunk in _chunks(list(ids), PREFETCH_MAX):
-            for row in T.select(*columns).where(T.id.in_(chunk)).tuples():
+            cursor = db.execute_sql(f"{select_sql} ({', '.join([param] * len(chunk))})", chunk)
+            for row in cursor.fetchall():
+                if converters:
+                    row = list(row)
+                    for index, convert in converters:
+                        if row[index] is not None:
+                            row[index] = convert(row[index])
                 id_ = row[0]
                 for fcache, value in zip(fcaches, row, strict=True):
                     fcache[id_] = value
+
+    @classmethod
+    def _fetch_plan(cls):
+        """(column names, SELECT ... WHERE id IN, [(index, converter)]) of this final class."""
+        plan = cls.__dict__.get("_fetch_plan_cache")
+        if plan is None:
+            table = cls._table
+            names = [f.name for f in cls._fields.values() if f.stored_column]
+            columns = [table._meta.fields[name] for name in names]
+            quoted = ", ".join('"' + column.column_name + '"' for column in columns)
+            sql = f'SELECT {quoted} FROM "{table._meta.table_name}" WHERE "id" IN'
+            converters = [
+                (index, column.python_value)
+                for index, (name, column) in enumerate(zip(names, columns, strict=True))
+                if cls._fields[name].type
+                in ("date", "datetime", "monetary", "boolean", "json", "binary")
+            ]
+            plan = (names, sql, converters)
+            cls._fetch_plan_cache = plan
+        return plan
 
     def _fetch_one2many(self, field, ids):
         comodel = self.env[field.comodel_name].with_context(active_test=True)
@@ -404,6 +434,22 @@ class Model(metaclass=MetaModel):
     # -- display names ------------------------------------------------------------------------------
     def _compute_display_name(self):
         rec_name = self._rec_name_field()
+        field = self._fields.get(rec_name) if rec_name else None
+        if field is not None and field.type in ("char", "text") and field.stored_column:
+            # The usual case, in bulk from the cache: one fetch for the batch, no per-record calls.
+            cache = self.env.state.cache
+            real = [i for i in self._ids if not isinstance(i, F.NewId)]
+            missing = [i for i in real if i not in cache.get(field, ())]
+            if missing:
+                self._fetch_columns(missing)
+            values, target = (
+                cache.get(field, {}),
+                cache.setdefault(self._fields["display_name"], {}),
+            )
+            for id_ in self._ids:
+                value = values.get(id_)
+                target[id_] = value if isinstance(value, str) else ""
+            return
         for rec in self:
             if rec_name:
                 value = getattr(rec, rec_name)
@@ -426,7 +472,8 @@ class Model(metaclass=MetaModel):
             allowed = self.browse(
                 self.with_context(active_test=False)._search([("id", "in", self.ids)])
             )
-        names = {id_: self.env.translate("Restricted") for id_ in self._ids}
+        restricted = self.env.translate("Restricted")
+        names = dict.fromkeys(self._ids, restricted)
         for rec in allowed.sudo().with_context(active_test=False).browse(allowed._ids):
             names[rec.id] = rec.display_name
         return names
@@ -452,7 +499,7 @@ class Model(metaclass=MetaModel):
         query = self._query(domain)
         ids = query.select_ids(order or self._order, limit, offset)
         if query.rules_applied:
-            self.env.state.readable.setdefault(self._name, set()).update(ids)
+            self.env.state.readable.setdefault((self.env.uid, self._name), set()).update(ids)
         return ids
 
     def search(self, domain=(), order=None, limit=None, offset=0):
@@ -505,26 +552,37 @@ class Model(metaclass=MetaModel):
         self._check_field_access(names, "read")
         self._check_record_rules("read")
         records = self.with_context(active_test=False)
-        if self.ids:
-            records._browse(tuple(self.ids))._fetch_columns(self.ids)
-        m2o_names = {}
-        for name in names:
-            field = self._fields[name]
-            if field.type == "many2one":
-                targets = {getattr(rec, name).id for rec in records} - {False}
-                m2o_names[name] = self.env[field.comodel_name].browse(targets)._display_names()
-        result = []
-        for rec in records:
-            row = {"id": rec.id}
-            for name in names:
-                field = self._fields[name]
-                value = rec._get_value(field)
-                if field.type == "many2one":
-                    row[name] = None if value is None else (value, m2o_names[name].get(value))
-                else:
-                    row[name] = field.convert_to_read(value, rec)
-            result.append(row)
-        return result
+        ids = self.ids
+        if ids:
+            records._browse(tuple(ids))._fetch_columns(ids)
+        columns = [self._read_column(records, ids, self._fields[name]) for name in names]
+        return [
+            {
+                "id": id_,
+                **{name: column[index] for name, column in zip(names, columns, strict=True)},
+            }
+            for index, id_ in enumerate(ids)
+        ]
+
+    def _read_column(self, records, ids, field) -> list:
+        """The values of one field for ``ids`` as ``read()`` returns them, from the cache."""
+        state = self.env.state
+        fcache = state.cache.get(field)
+        pending = state.tocompute.get(field) if field.compute and field.store else None
+        if fcache is not None and not pending and all(i in fcache for i in ids):
+            values = [fcache[i] for i in ids]
+        else:  # not loaded yet (x2many, computed, binary): the per-record path fetches in batches
+            values = [rec._get_value(field) for rec in records]
+        if field.type == "many2one":
+            names = (
+                self.env[field.comodel_name]
+                .browse({v for v in values if v is not None})
+                ._display_names()
+            )
+            return [None if v is None else (v, names.get(v)) for v in values]
+        if isinstance(field, F._X2many):
+            return [list(v or ()) for v in values]
+        return values
 
     def default_get(self, names=None) -> dict:
         """Default values of the named fields (all by default) for a new record."""

@@ -292,7 +292,7 @@ def write_records(records, vals):
         model, {n: [v] for n, v in vals.items() if model._fields[n].stored_column}
     )
     before = tracking.snapshot(records, vals) if tracking.is_tracked(model) else None
-    env.state.readable.pop(model._name, None)  # a write can move records out of the rules
+    env.state.readable.clear()  # a write can move records out of anyone's rules
     _modified(records, list(vals), before=True)
     column_vals = {n: v for n, v in vals.items() if model._fields[n].stored_column}
     if model._registry.log_access(model._name):

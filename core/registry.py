@@ -551,7 +551,10 @@ def read_registry_version(db) -> int:
             except (peewee.InterfaceError, peewee.OperationalError):
                 db.close()  # the connection is gone; the next query reconnects
         return 0
-    return int(row[0]) if row and row[0] else 0
+    try:
+        return int(row[0]) if row and row[0] else 0
+    except ValueError:  # edited by hand: treat as changed, never fail every request
+        return -1
 
 
 def bump_registry_version(env):

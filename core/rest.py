@@ -356,7 +356,7 @@ def _record(model, id_):
 
 
 def _dump(model, rows):
-    return S.model_schemas(type(model)).read.dump(rows, many=True)
+    return S.model_schemas(type(model)).dump(rows)
 
 
 def _orm_values(model, vals: dict) -> dict:
@@ -502,7 +502,18 @@ def _csv_cell(value):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return jsonable(value)
+    value = jsonable(value)
+    # A text starting like a formula would run when the file is opened in a spreadsheet.
+    if (
+        isinstance(value, str)
+        and value[:1] in ("=", "+", "-", "@", "\t", "\r")
+        and not _NUMBER.match(value)
+    ):
+        return "'" + value
+    return value
+
+
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 @api_route("/<model>/read_group", ["GET"])

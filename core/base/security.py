@@ -311,13 +311,21 @@ class UsersSecurity(Model):
         parts = (secret or "").split("_", 2)  # the random part may contain "_" itself
         if len(parts) != 3 or parts[0] != "kt":
             return None
-        Key = self.env["res.users.apikey"].sudo()
-        for key in Key.search([("prefix", "=", parts[1])]):
-            if hmac.compare_digest(key.key_hash, hash_secret(secret)):
-                if key.expires_at and key.expires_at < utcnow():
+        # One plain query: this runs on every API request.
+        db = self.env.db
+        cursor = db.execute_sql(
+            "SELECT k.key_hash, k.expires_at, k.user_id, u.active FROM res_users_apikey k "
+            f"JOIN res_users u ON u.id = k.user_id WHERE k.prefix = {db.param} AND k.active = {db.param}",
+            (parts[1], True),
+        )
+        expires_column = self.env.registry.tables["res.users.apikey"].expires_at
+        digest = hash_secret(secret)
+        for key_hash, expires_at, user_id, active in cursor.fetchall():
+            if hmac.compare_digest(key_hash, digest):
+                expires_at = expires_column.python_value(expires_at) if expires_at else None
+                if expires_at and expires_at < utcnow():
                     return None
-                user = key.user_id
-                return user.id if user.active else None
+                return user_id if active else None
         return None
 
     # -- rights -----------------------------------------------------------------------------------------
