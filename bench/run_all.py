@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TAKES_DB = {"bench_create", "bench_search"}
+TAKES_DB = {"bench_access", "bench_create", "bench_search"}
 
 
 def scripts(only=None) -> list[Path]:
@@ -31,7 +31,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="script names, e.g. create search")
     parser.add_argument(
-        "--db", choices=("sqlite", "postgresql", "all"), help="passed to create and search"
+        "--db",
+        choices=("sqlite", "postgresql", "all"),
+        help="passed to the scripts that take it (access, create, search)",
     )
     args = parser.parse_args(argv)
     failed = []
