@@ -216,32 +216,30 @@ class Query:
         self.model._check_field_access([parts[0]], "read")
         return self._compile(table, model, field, operator, value, leaf)
 
-    def _many2one_subquery(self, table, field, leaf):
-        comodel = self.env[field.comodel_name].with_context(active_test=False)
+    def _related_query(self, comodel, leaf):
+        """A query on the related model for the rest of a path, within its rules. A negative
+        operator is turned positive there; the caller negates (so empty relations match)."""
         comodel.check_access("read")
         path, operator, value = leaf
         negative = operator in NEGATIVE
-        if negative:
-            leaf = (path, NEGATIVE[operator], value)
         sub = Query(comodel)
-        sub.add_domain([leaf], apply_active=False)
+        sub.add_domain(
+            [(path, NEGATIVE[operator], value) if negative else leaf], apply_active=False
+        )
         self._restrict_to_rules(sub, comodel)
+        return sub, negative
+
+    def _many2one_subquery(self, table, field, leaf):
+        sub, negative = self._related_query(
+            self.env[field.comodel_name].with_context(active_test=False), leaf
+        )
         inner = sub._apply(sub.table.select(sub.table.id)).where(sub._where_or_true())
         column = getattr(table, field.name)
         return (column.not_in(inner) | column.is_null()) if negative else column.in_(inner)
 
     def _x2many_subquery(self, table, model, field, leaf):
-        comodel = self.env[field.comodel_name]
-        comodel.check_access("read")
-        path, operator, value = leaf
-        negative = operator in NEGATIVE
-        if negative:
-            leaf = (path, NEGATIVE[operator], value)
-        sub = Query(comodel)
-        sub.add_domain([leaf], apply_active=False)
-        self._restrict_to_rules(sub, comodel)
-        inner = sub._select_column_for(field)
-        expression = table.id.in_(inner)
+        sub, negative = self._related_query(self.env[field.comodel_name], leaf)
+        expression = table.id.in_(sub._select_column_for(field))
         return ~expression if negative else expression
 
     def _select_column_for(self, field):
