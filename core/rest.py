@@ -462,6 +462,13 @@ def call_method(env, model, id, method):
     return _json_response({"result": jsonable(result)})
 
 
+@api_route("/<model>/<int:id>/history", ["GET"])
+def record_history(env, model, id):
+    Model = _model(env, model)
+    record = _record(Model, id)
+    return _json_response({"history": jsonable(record.message_history())})
+
+
 @api_route("/<model>/fields", ["GET"])
 def model_fields(env, model):
     Model = _model(env, model)

@@ -483,6 +483,28 @@ class FieldsResult(ma.Schema):
     fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(), required=True)
 
 
+class HistoryChange(ma.Schema):
+    field = ma.fields.String(required=True)
+    field_desc = ma.fields.String(required=True, allow_none=True)
+    old = ma.fields.String(required=True, allow_none=True)
+    new = ma.fields.String(required=True, allow_none=True)
+
+
+class HistoryEntry(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    date = UTCDateTime(required=True)
+    author = ma.fields.String(required=True, allow_none=True)
+    event = ma.fields.String(
+        required=True, validate=V.OneOf(["created", "changed", "deleted", "note"])
+    )
+    body = ma.fields.String(required=True, allow_none=True)
+    changes = ma.fields.List(ma.fields.Nested(HistoryChange), required=True)
+
+
+class HistoryResult(ma.Schema):
+    history = ma.fields.List(ma.fields.Nested(HistoryEntry), required=True)
+
+
 class MethodResult(ma.Schema):
     result = AnyJson(required=True, allow_none=True)
 
@@ -748,6 +770,20 @@ def _model_paths(spec, cls, id_param):
                 }
             },
         )
+    spec.path(
+        path=base + "/{id}/history",
+        operations={
+            "get": {
+                "operationId": f"{name}.history",
+                "summary": f"The history of one {label} record, newest first",
+                "tags": tags,
+                "parameters": [id_param],
+                "responses": _responses(
+                    {"200": {"description": "Changes, notes, creation", **_json(HistoryResult)}}
+                ),
+            }
+        },
+    )
     spec.path(
         path=base + "/fields",
         operations={

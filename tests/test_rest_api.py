@@ -393,6 +393,8 @@ def test_openapi_document_describes_every_model(world):
     methods = {
         p.rsplit("/", 1)[1] for p in document["paths"] if p.startswith("/api/v1/acc.lead/{id}/")
     }
+    assert "history" in methods  # the GET route; the others are POST method calls
+    methods.discard("history")
     assert methods == {
         "action_mark_won",
         "priority_score",
@@ -594,3 +596,22 @@ def test_a_bug_is_logged_and_answered_as_json_500_without_details(world, monkeyp
     error = _error(response, 500, "internal_error")
     assert "secret-ish" not in error["message"]
     assert "internal detail: secret-ish state" in caplog.text
+
+
+def test_history_route_shows_changes_only_to_those_who_may_read_the_record(world):
+    lead = world.leads["a1"]
+    changed = world.patch("sales_a", f"/api/v1/acc.lead/{lead}", json={"stage": "lost"})
+    assert changed.status_code == 200
+    response = world.get("sales_a", f"/api/v1/acc.lead/{lead}/history")
+    assert response.status_code == 200
+    history = response.get_json()["history"]
+    assert history[0]["event"] == "changed" and history[0]["author"] == "Salesman A"
+    assert {"field": "stage", "field_desc": "Stage", "old": "Won", "new": "Lost"} in history[0][
+        "changes"
+    ]
+    assert all(c["field"] != "cost" for entry in history for c in entry["changes"])
+    assert history[-1]["event"] == "created"
+    assert world.get("sales_b", f"/api/v1/acc.lead/{lead}/history").status_code == 404
+    assert world.get("nogroup", f"/api/v1/acc.lead/{lead}/history").status_code == 403
+    document = world.get("admin", "/api/v1/openapi.json").get_json()
+    assert "/api/v1/acc.lead/{id}/history" in document["paths"]
