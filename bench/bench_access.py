@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import bench_database, emit, lead_vals, median, partner_vals, pg_available
+from common import bench_database, database_kinds, emit, lead_vals, median, partner_vals
 
 from core.modules import AddonManager
 
@@ -74,11 +74,7 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=60)
     args = parser.parse_args(argv)
-    kinds = ["sqlite", "postgresql"] if args.db == "all" else [args.db]
-    for kind in kinds:
-        if kind == "postgresql" and not pg_available():
-            emit("access_check_cost", db=kind, skipped="PostgreSQL is not reachable")
-            continue
+    for kind in database_kinds(args.db, "access_check_cost"):
         run(kind, args.rows, args.runs)
 
 

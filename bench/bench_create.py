@@ -209,11 +209,7 @@ def main(argv=None):
     parser.add_argument("--db", choices=("sqlite", "postgresql", "all"), default="sqlite")
     parser.add_argument("--no-verify", action="store_true", help="skip comparing the two tables")
     args = parser.parse_args(argv)
-    kinds = ["sqlite", "postgresql"] if args.db == "all" else [args.db]
-    for kind in kinds:
-        if kind == "postgresql" and not common.pg_available():
-            common.emit("create", db=kind, skipped="PostgreSQL is not reachable")
-            continue
+    for kind in common.database_kinds(args.db, "create"):
         rounds = [
             one_round(kind, args.rows, args.partners, not args.no_verify)
             for _ in range(args.repeat)

@@ -80,11 +80,7 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "all"), default="all")
     args = parser.parse_args(argv)
-    kinds = ["sqlite", "postgresql"] if args.db == "all" else [args.db]
-    for kind in kinds:
-        if kind == "postgresql" and not common.pg_available():
-            common.emit("search", db=kind, skipped="PostgreSQL is not reachable")
-            continue
+    for kind in common.database_kinds(args.db, "search"):
         run(kind, args.rows, args.partners, args.runs)
 
 

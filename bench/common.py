@@ -132,6 +132,16 @@ def bench_database(kind: str = "sqlite"):
                     registry.db.close()
 
 
+def database_kinds(db: str, bench: str):
+    """The kinds ``--db`` names (sqlite, postgresql or all); an unreachable PostgreSQL is
+    reported as a skipped measurement instead of run."""
+    for kind in ["sqlite", "postgresql"] if db == "all" else [db]:
+        if kind == "postgresql" and not pg_available():
+            emit(bench, db=kind, skipped="PostgreSQL is not reachable")
+            continue
+        yield kind
+
+
 def partner_vals(count: int) -> list[dict]:
     return [{"name": f"Partner {i:05d}"} for i in range(count)]
 

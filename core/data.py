@@ -34,16 +34,18 @@ def _perms(value, where):
     return {name: letter in value for letter, name in PERM_LETTERS.items()}
 
 
+def _read_toml(addon, path, what) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DataFileError(f"addon '{addon.name}' ({path}): cannot read {what}: {exc}") from None
+
+
 def read_security(addon) -> list[dict]:
     """``security.toml``: [[groups]], [[access]] and [[rules]] as data entries with external ids."""
     path = Path(addon.path) / SECURITY_FILE
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DataFileError(
-            f"addon '{addon.name}' ({path}): cannot read security file: {exc}"
-        ) from None
+    data = _read_toml(addon, path, "security file")
     unknown = set(data) - {"groups", "access", "rules"}
     if unknown:
         raise DataFileError(
@@ -153,13 +155,7 @@ class DataLoader:
         if rel_path == SECURITY_FILE:
             return read_security(addon)
         path = Path(addon.path) / rel_path
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise DataFileError(
-                f"addon '{addon.name}' ({path}): cannot read data file: {exc}"
-            ) from None
+        data = _read_toml(addon, path, "data file")
         file_noupdate = bool(data.get("noupdate", False))
         records = data.get("records", [])
         if not isinstance(records, list):
@@ -192,11 +188,18 @@ class DataLoader:
             )
         return result
 
-    def load(self, env, addon, files, mode="init", progress=None):
-        """Create or update the records of ``files``; return the external ids seen."""
+    def read_files(self, addon, files) -> list[dict]:
         entries = []
         for rel_path in files:
             entries.extend(self.read_file(addon, rel_path))
+        return entries
+
+    def load(self, env, addon, files, mode="init", progress=None):
+        """Create or update the records of ``files``; return the external ids seen."""
+        return self.load_entries(env, addon, self.read_files(addon, files), mode, progress)
+
+    def load_entries(self, env, addon, entries, mode="init", progress=None):
+        """Create or update the records of entries read by ``read_files``."""
         existing = self._existing(addon.name)
         seen: set[str] = set()
         batch: list[dict] = []

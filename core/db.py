@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import peewee
-from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
 from .exceptions import ConfigError
 
@@ -72,22 +70,5 @@ def database_from_url(url: str, busy_timeout_ms: int = 10000):
     raise ConfigError(f"database.url: expected sqlite:/// or postgresql://, got {url!r}")
 
 
-def migrator_for(db):
-    return PostgresqlMigrator(db) if is_postgres(db) else SqliteMigrator(db)
-
-
 def table_names(db) -> set[str]:
     return set(db.get_tables())
-
-
-@contextlib.contextmanager
-def connection(db):
-    """Open the connection for the duration of a block unless it is open already."""
-    opened = db.is_closed()
-    if opened:
-        db.connect()
-    try:
-        yield db
-    finally:
-        if opened and not db.is_closed():
-            db.close()

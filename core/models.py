@@ -14,7 +14,6 @@ from .exceptions import AccessError, MissingError, UserError, ValidationError
 
 PREFETCH_MAX = 1000
 MAGIC_FIELDS = ("id", "create_date", "create_uid", "write_date", "write_uid")
-COMMANDS = {0: "create", 1: "update", 2: "delete", 3: "unlink", 4: "link", 5: "clear", 6: "set"}
 
 
 def utcnow():

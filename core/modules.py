@@ -159,12 +159,13 @@ class AddonManager:
             registry = self._registry_for(installed | {a.name for a in plan})
             sync_schema(registry)
             env = Environment(registry, SUPERUSER_ID, {"install_mode": True}, su=True)
-            files = sum(len(self._data_entries(registry, a, demo)) for a in plan)
-            self.progress.start("Installing " + ", ".join(a.name for a in plan), files)
+            entries = {a.name: self._data_entries(registry, a, demo) for a in plan}
+            total = sum(len(e) for e in entries.values())
+            self.progress.start("Installing " + ", ".join(a.name for a in plan), total)
             for addon in plan:
-                registry.data.load(env, addon, data_files(addon), "init", self.progress.advance)
-                if demo and addon.demo:
-                    registry.data.load(env, addon, addon.demo, "init", self.progress.advance)
+                registry.data.load_entries(
+                    env, addon, entries[addon.name], "init", self.progress.advance
+                )
                 self._set_state(env, addon, "installed", demo)
                 env.recompute()
                 registry.pm.hook.addon_installed(env=env, addon=addon.name)
@@ -173,11 +174,9 @@ class AddonManager:
         self.progress.finish()
         return registry
 
-    def _data_entries(self, registry, addon, demo):
-        entries = []
-        for rel in data_files(addon, demo):
-            entries.extend(registry.data.read_file(addon, rel))
-        return entries
+    @staticmethod
+    def _data_entries(registry, addon, demo):
+        return registry.data.read_files(addon, data_files(addon, demo))
 
     def _set_state(self, env, addon, state, demo=None):
         Module = env["ir.module.module"].sudo()
@@ -208,7 +207,8 @@ class AddonManager:
                         env, addon, version, path, "pre_migrate", state[addon.name]["version"]
                     )
             sync_schema(registry)
-            total = sum(len(self._data_entries(registry, a, False)) for a in plan)
+            entries = {a.name: self._data_entries(registry, a, False) for a in plan}
+            total = sum(len(e) for e in entries.values())
             self.progress.start("Upgrading " + ", ".join(a.name for a in plan), total)
             for addon in plan:
                 for version, path in steps[addon.name]:
@@ -216,8 +216,8 @@ class AddonManager:
                         env, addon, version, path, "migrate", state[addon.name]["version"]
                     )
                 env.invalidate_all()
-                seen = registry.data.load(
-                    env, addon, data_files(addon), "update", self.progress.advance
+                seen = registry.data.load_entries(
+                    env, addon, entries[addon.name], "update", self.progress.advance
                 )
                 registry.data.remove_obsolete(
                     env, addon.name, seen | self._demo_ids(registry, addon, state)

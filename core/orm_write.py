@@ -484,8 +484,11 @@ def _m2m_add(records, field, pairs):
 
 def _m2m_remove(records, field, pairs):
     rel, c1, c2 = _m2m_rel(records, field)
+    by_left = {}
     for left, right in pairs:
-        rel.delete().where((c1 == left) & (c2 == right)).execute()
+        by_left.setdefault(left, []).append(right)
+    for left, rights in by_left.items():
+        rel.delete().where((c1 == left) & c2.in_(rights)).execute()
 
 
 def _m2m_clear(records, field, parent_ids):
@@ -631,4 +634,4 @@ def _check_constraints(records, names, only_named=False):
             continue
 
 
-__all__ = ["create_records", "write_records", "unlink_records", "recompute_field", "UserError"]
+__all__ = ["create_records", "write_records", "unlink_records", "recompute_field"]

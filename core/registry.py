@@ -421,13 +421,14 @@ class Registry:
             if self.stored_version() == self.version:
                 return False
             fresh = Registry.load(self.config, self.db) if self.config else self._reload_from_db()
-            access, fresh_dict = self.access, dict(fresh.__dict__)
+            fresh_dict = dict(fresh.__dict__)
             fresh_dict["_lock"] = self._lock
             self.__dict__.update(fresh_dict)
             for cls in self.models.values():
                 cls._registry = self
-            if access is not None and self.access is None:
-                self.access = access
+            for helper in (self.access, self.data, self.jobs):
+                if helper is not None:
+                    helper.registry = self
             return True
 
     def _reload_from_db(self):

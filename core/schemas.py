@@ -569,6 +569,15 @@ def _responses(ok: dict, *codes) -> dict:
     return responses
 
 
+def _get_path(spec, path, operation_id, summary, tags, ok, parameters=()):
+    """A read-only route of a model: GET with its parameters and the usual error answers."""
+    operation = {"operationId": operation_id, "summary": summary, "tags": tags}
+    if parameters:
+        operation["parameters"] = list(parameters)
+    operation["responses"] = _responses({"200": ok})
+    spec.path(path=path, operations={"get": operation})
+
+
 def _json(schema) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
@@ -770,80 +779,53 @@ def _model_paths(spec, cls, id_param):
                 }
             },
         )
-    spec.path(
-        path=base + "/{id}/history",
-        operations={
-            "get": {
-                "operationId": f"{name}.history",
-                "summary": f"The history of one {label} record, newest first",
-                "tags": tags,
-                "parameters": [id_param],
-                "responses": _responses(
-                    {"200": {"description": "Changes, notes, creation", **_json(HistoryResult)}}
-                ),
-            }
-        },
+    _get_path(
+        spec,
+        base + "/{id}/history",
+        f"{name}.history",
+        f"The history of one {label} record, newest first",
+        tags,
+        {"description": "Changes, notes, creation", **_json(HistoryResult)},
+        [id_param],
     )
-    spec.path(
-        path=base + "/fields",
-        operations={
-            "get": {
-                "operationId": f"{name}.fields",
-                "summary": f"The fields of {label} you may see",
-                "tags": tags,
-                "responses": _responses(
-                    {"200": {"description": "Field metadata", **_json(FieldsResult)}}
-                ),
-            }
-        },
+    _get_path(
+        spec,
+        base + "/fields",
+        f"{name}.fields",
+        f"The fields of {label} you may see",
+        tags,
+        {"description": "Field metadata", **_json(FieldsResult)},
     )
-    spec.path(
-        path=base + "/export",
-        operations={
-            "get": {
-                "operationId": f"{name}.export",
-                "summary": f"Export {label} records as CSV (with a header row) or JSON",
-                "tags": tags,
-                "parameters": _param_list(ExportParams),
-                "responses": _responses(
-                    {
-                        "200": {
-                            "description": "The values of the field paths",
-                            "content": {
-                                "text/csv": {"schema": {"type": "string"}},
-                                "application/json": {"schema": ExportJson},
-                            },
-                        }
-                    }
-                ),
-            }
+    _get_path(
+        spec,
+        base + "/export",
+        f"{name}.export",
+        f"Export {label} records as CSV (with a header row) or JSON",
+        tags,
+        {
+            "description": "The values of the field paths",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": ExportJson},
+            },
         },
+        _param_list(ExportParams),
     )
-    spec.path(
-        path=base + "/read_group",
-        operations={
-            "get": {
-                "operationId": f"{name}.read_group",
-                "summary": f"Grouped counts and totals of {label} records",
-                "tags": tags,
-                "parameters": _param_list(ReadGroupParams),
-                "responses": _responses(
-                    {"200": {"description": "One entry per group", **_json(ReadGroupResult)}}
-                ),
-            }
-        },
+    _get_path(
+        spec,
+        base + "/read_group",
+        f"{name}.read_group",
+        f"Grouped counts and totals of {label} records",
+        tags,
+        {"description": "One entry per group", **_json(ReadGroupResult)},
+        _param_list(ReadGroupParams),
     )
-    spec.path(
-        path=base + "/name_search",
-        operations={
-            "get": {
-                "operationId": f"{name}.name_search",
-                "summary": f"{label} records whose name matches (autocompletion)",
-                "tags": tags,
-                "parameters": _param_list(NameSearchParams),
-                "responses": _responses(
-                    {"200": {"description": "Ids and display names", **_json(NameSearchResult)}}
-                ),
-            }
-        },
+    _get_path(
+        spec,
+        base + "/name_search",
+        f"{name}.name_search",
+        f"{label} records whose name matches (autocompletion)",
+        tags,
+        {"description": "Ids and display names", **_json(NameSearchResult)},
+        _param_list(NameSearchParams),
     )

@@ -6,7 +6,6 @@ import contextlib
 import datetime
 import hashlib
 import hmac
-import json
 import logging
 import math
 import re
@@ -22,7 +21,6 @@ from core.models import Model, utcnow
 _HASHER = PasswordHasher()
 THROTTLE_FAILURES = 5
 THROTTLE_WINDOW = datetime.timedelta(minutes=15)
-PERMS = ("perm_read", "perm_write", "perm_create", "perm_unlink")
 
 
 class _RightsChange(Model):
@@ -402,4 +400,4 @@ MODELS = [
     LoginAttempt,
     UsersSecurity,
 ]
-__all__ = ["MODELS", "ThrottledError", "hash_secret", "json", "PERMS"]
+__all__ = ["MODELS", "ThrottledError", "hash_secret"]
