@@ -65,6 +65,41 @@ def register_commands(cli):
     """
 
 
+@hookspec
+def register_views():
+    """Return the views, menus, actions and view patches the addon declares.
+
+    :returns: a list of ``core.views`` declarations: ``ListView``, ``FormView``,
+        ``KanbanView``, ``CalendarView``, ``GraphView``, ``PivotView``, ``SearchView``,
+        ``Menu``, ``Action`` and ``Patch`` (changes to a view another addon declared).
+        They are validated against the registry when it is built.
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec
+def register_dashboard():
+    """Return the widgets the addon adds to the home page's dashboard.
+
+    :returns: a list of ``core.views.Widget`` (a name, a title, a function
+        ``fn(env) -> dict`` giving what the widget's template shows, and the template).
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec
+def register_reports():
+    """Return the printable reports (PDF) the addon provides.
+
+    :returns: a list of ``core.reports.Report`` (a name, the model, a title and a jinja2
+        template); reports are rendered for records the user may read, and nothing else.
+
+    .. versionadded:: 0.2
+    """
+
+
 # -- Addon lifecycle -----------------------------------------------------------------------------
 
 
