@@ -1,0 +1,404 @@
+"""Activities (calls, meetings, tasks, e-mails to do) on any record, and calendar events."""
+
+from __future__ import annotations
+
+import datetime
+
+from core import api, fields
+from core.exceptions import UserError, ValidationError
+from core.models import Model, utcnow
+
+from .i18n_tools import translate
+
+ACTIVITY_CATEGORIES = [
+    ("call", "Call"),
+    ("meeting", "Meeting"),
+    ("task", "Task"),
+    ("email", "E-mail"),
+    ("other", "Other"),
+]
+ACTIVITY_STATES = [
+    ("overdue", "Overdue"),
+    ("today", "Today"),
+    ("planned", "Planned"),
+    ("done", "Done"),
+]
+# Task statuses as SalesPlatform users know them.
+TASK_STATES = [
+    ("planned", "Planned"),
+    ("not_started", "Not started"),
+    ("waiting", "Waiting"),
+    ("deferred", "Deferred"),
+    ("in_progress", "In progress"),
+    ("done", "Done"),
+]
+EVENT_STATES = [("planned", "Planned"), ("held", "Held"), ("not_held", "Not held")]
+
+
+def _today(model):
+    return datetime.date.today()
+
+
+def _current_user(model):
+    return model.env.uid
+
+
+class ActivityType(Model):
+    _name = "mail.activity.type"
+    _description = "Activity type"
+    _order = "sequence, id"
+
+    name = fields.Char("Name", required=True)
+    category = fields.Selection(ACTIVITY_CATEGORIES, "Kind", default="other", required=True)
+    summary = fields.Char("Default summary")
+    delay_count = fields.Integer(
+        "Days to the deadline", default=0, help="The deadline of a new activity of this type"
+    )
+    icon = fields.Char("Icon")
+    sequence = fields.Integer("Sequence", default=10)
+    active = fields.Boolean("Active", default=True)
+
+
+class Activity(Model):
+    """Something to do about a record by a date: call, meet, write, a task.
+
+    Done activities are kept (with their result and date) for the activity reports; the
+    result also goes into the linked record's history.
+    """
+
+    _name = "mail.activity"
+    _description = "Activity"
+    _order = "date_deadline, id"
+    _rec_name = "summary"
+    _track = True
+
+    res_model = fields.Char("Related model", index=True)
+    res_id = fields.Integer("Related record", index=True)
+    res_name = fields.Char("Related to", readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner",
+        "Customer",
+        index=True,
+        ondelete="set null",
+        help="The partner of the linked record, for the client card",
+    )
+    activity_type_id = fields.Many2one(
+        "mail.activity.type", "Activity type", required=True, ondelete="restrict", index=True
+    )
+    activity_category = fields.Selection(
+        ACTIVITY_CATEGORIES, "Kind", compute="_compute_category", store=True, index=True
+    )
+    summary = fields.Char("Summary", required=True, tracking=True)
+    note = fields.Text("Note")
+    date_deadline = fields.Date(
+        "Due date", required=True, index=True, default=_today, tracking=True
+    )
+    user_id = fields.Many2one(
+        "res.users", "Assigned to", required=True, index=True, default=_current_user, tracking=True
+    )
+    state = fields.Selection(ACTIVITY_STATES, "State", compute="_compute_state")
+    done = fields.Boolean("Done", default=False, index=True, copy=False)
+    date_done = fields.Datetime("Done on", readonly=True, copy=False)
+    result = fields.Text("Result", copy=False, tracking=True)
+    task_state = fields.Selection(TASK_STATES, "Task status", tracking=True)
+
+    @api.depends("activity_type_id")
+    def _compute_category(self):
+        for activity in self:
+            activity.activity_category = activity.activity_type_id.category or "other"
+
+    def _compute_state(self):
+        today = datetime.date.today()
+        for activity in self:
+            deadline = activity.date_deadline
+            if activity.done:
+                activity.state = "done"
+            elif deadline is None or deadline > today:
+                activity.state = "planned"
+            elif deadline == today:
+                activity.state = "today"
+            else:
+                activity.state = "overdue"
+
+    # -- create ---------------------------------------------------------------------------------
+    def create(self, vals_list):
+        """Create activities. ``user_ids`` (several users) makes one activity per user
+        (a group reminder); the linked record's name and partner are filled in."""
+        single = isinstance(vals_list, dict)
+        expanded = []
+        for vals in [vals_list] if single else list(vals_list):
+            vals = dict(vals)
+            users = _ids_of(vals.pop("user_ids", None))
+            if users:
+                expanded += [{**vals, "user_id": uid} for uid in users]
+            else:
+                expanded.append(vals)
+        self._fill_from_type(expanded)
+        self._fill_from_records(expanded)
+        records = super().create(expanded)
+        records._notify_assignees()
+        return records
+
+    def _fill_from_type(self, vals_list):
+        """Deadline and summary from the activity type, where not given."""
+        type_ids = {v.get("activity_type_id") for v in vals_list if v.get("activity_type_id")}
+        types = {t.id: t for t in self.env["mail.activity.type"].sudo().browse(list(type_ids))}
+        for vals in vals_list:
+            kind = types.get(vals.get("activity_type_id"))
+            if kind is None:
+                continue
+            if not vals.get("summary"):
+                vals["summary"] = kind.summary or kind.name
+            if "date_deadline" not in vals and kind.delay_count:
+                vals["date_deadline"] = datetime.date.today() + datetime.timedelta(
+                    days=kind.delay_count
+                )
+            if kind.category == "task" and not vals.get("task_state"):
+                vals["task_state"] = "planned"
+
+    def _fill_from_records(self, vals_list):
+        """``res_name`` and ``partner_id`` from the linked records: one read per model."""
+        wanted: dict[str, set] = {}
+        for vals in vals_list:
+            model, res_id = vals.get("res_model"), vals.get("res_id")
+            if model or res_id:
+                if model not in self.env.registry.models:
+                    raise ValidationError(
+                        translate(self.env, "Unknown model %(model)r", model=model), "res_model"
+                    )
+                if not isinstance(res_id, int) or isinstance(res_id, bool):
+                    raise ValidationError(
+                        translate(self.env, "An activity on a record needs the record's id"),
+                        "res_id",
+                    )
+                wanted.setdefault(model, set()).add(res_id)
+        found = {}
+        for model, ids in wanted.items():
+            records = self.env[model].sudo().with_context(active_test=False).browse(list(ids))
+            existing = set(records.exists().ids)
+            missing = ids - existing
+            if missing:
+                raise ValidationError(
+                    translate(
+                        self.env,
+                        "%(model)s #%(id)s does not exist",
+                        model=model,
+                        id=min(missing),
+                    ),
+                    "res_id",
+                )
+            names = records._display_names()
+            partners = {}
+            if model == "res.partner":
+                partners = {i: i for i in ids}
+            elif "partner_id" in records._fields and (
+                records._fields["partner_id"].type == "many2one"
+                and records._fields["partner_id"].comodel_name == "res.partner"
+            ):
+                partners = {r.id: r.partner_id.id for r in records}
+            for id_ in ids:
+                found[(model, id_)] = (names.get(id_), partners.get(id_))
+        for vals in vals_list:
+            key = (vals.get("res_model"), vals.get("res_id"))
+            if key in found:
+                name, partner = found[key]
+                vals.setdefault("res_name", name)
+                if partner and not vals.get("partner_id"):
+                    vals["partner_id"] = partner
+
+    def _notify_assignees(self):
+        """A reminder set for a colleague: tell the colleague by e-mail."""
+        uid = self.env.uid
+        for_others = self.filtered(lambda a: a.user_id.id != uid and a.user_id.email)
+        if not for_others or self.env.context.get("mail_activity_quiet"):
+            return
+        author = self.env.user.name
+        mails = []
+        for activity in for_others:
+            user = activity.user_id
+            env = self.env.with_context(lang=user.lang)
+            subject = translate(
+                env,
+                "%(author)s set you an activity: %(summary)s",
+                author=author,
+                summary=activity.summary,
+            )
+            lines = [
+                subject,
+                translate(
+                    env, "Due date: %(date)s", date=activity.date_deadline.strftime("%d.%m.%Y")
+                ),
+            ]
+            if activity.res_name:
+                lines.append(translate(env, "Related to: %(name)s", name=activity.res_name))
+            if activity.note:
+                lines.append(activity.note)
+            mails.append(
+                {
+                    "email_to": user.email,
+                    "subject": subject,
+                    "body_text": "\n".join(lines),
+                    "res_model": "mail.activity",
+                    "res_id": activity.id,
+                }
+            )
+        self.env["mail.mail"].sudo().create(mails).send()
+
+    # -- actions --------------------------------------------------------------------------------
+    def action_done(self, result=None):
+        """Mark the activities done with a result; the result goes to the linked record's
+        history. A result is required: what happened is the point of the record."""
+        if not result or not str(result).strip():
+            raise ValidationError(
+                translate(self.env, "Write the result of the activity to mark it done"),
+                "result",
+            )
+        if not self:
+            return True
+        already = self.filtered(lambda a: a.done)
+        if already:
+            raise UserError(
+                translate(self.env, "Activity %(name)r is already done", name=already[0].summary)
+            )
+        result = str(result).strip()
+        vals = {"done": True, "date_done": utcnow(), "result": result}
+        tasks = self.filtered(lambda a: a.activity_category == "task")
+        self.write(vals)
+        if tasks:
+            tasks.write({"task_state": "done"})
+        self._post_results(result)
+        return True
+
+    def action_done_schedule_next(self, result=None, next_vals=None):
+        """Mark one activity done and plan the next on the same record, in one transaction.
+
+        Returns the id of the new activity."""
+        self.ensure_one()
+        next_vals = dict(next_vals or {})
+        with self.env.atomic():
+            self.action_done(result)
+            vals = {
+                "res_model": self.res_model,
+                "res_id": self.res_id,
+                "partner_id": self.partner_id.id,
+                "activity_type_id": self.activity_type_id.id,
+                "user_id": self.user_id.id,
+                **next_vals,
+            }
+            if not vals.get("summary") and "activity_type_id" in next_vals:
+                vals.pop("summary", None)
+            following = self.create(vals)
+        return following.id
+
+    def _post_results(self, result):
+        """One history entry per linked record, written in one batch."""
+        linked = self.filtered(lambda a: a.res_model and a.res_id)
+        if not linked or "mail.message" not in self.env.registry.models:
+            return
+        now, uid = utcnow(), self.env.uid
+        entries = []
+        for activity in linked:
+            kind = activity.activity_type_id.name
+            entries.append(
+                {
+                    "model": activity.res_model,
+                    "res_id": activity.res_id,
+                    "record_name": activity.res_name,
+                    "message_type": "comment",
+                    "event": "note",
+                    "body": f"{kind} «{activity.summary}»: {result}",
+                    "author_id": uid,
+                    "date": now,
+                }
+            )
+        self.env["mail.message"].sudo().create(entries)
+
+    def action_set_task_state(self, task_state=None):
+        """Move tasks to another status; "done" needs :meth:`action_done` and a result."""
+        if task_state not in dict(TASK_STATES) or task_state == "done":
+            raise ValidationError(
+                translate(self.env, "Unknown task status %(state)r", state=task_state),
+                "task_state",
+            )
+        self.write({"task_state": task_state})
+        return True
+
+
+class CalendarEvent(Model):
+    _name = "calendar.event"
+    _description = "Calendar event"
+    _order = "start, id"
+    _track = True
+
+    name = fields.Char("Meeting subject", required=True, tracking=True)
+    start = fields.Datetime("Start", required=True, index=True, tracking=True)
+    stop = fields.Datetime("End", required=True, index=True, tracking=True)
+    allday = fields.Boolean("All day", default=False)
+    duration = fields.Float("Duration (hours)", compute="_compute_duration")
+    location = fields.Char("Location")
+    description = fields.Text("Description")
+    user_id = fields.Many2one(
+        "res.users", "Organiser", required=True, index=True, default=_current_user, tracking=True
+    )
+    partner_ids = fields.Many2many(
+        "res.partner",
+        "Attendees",
+        relation="calendar_event_res_partner_rel",
+        column1="event_id",
+        column2="partner_id",
+    )
+    attendee_user_ids = fields.Many2many(
+        "res.users",
+        "Colleagues attending",
+        relation="calendar_event_res_users_rel",
+        column1="event_id",
+        column2="user_id",
+    )
+    res_model = fields.Char("Related model", index=True)
+    res_id = fields.Integer("Related record", index=True)
+    state = fields.Selection(EVENT_STATES, "Status", default="planned", required=True)
+    result = fields.Text("Result", copy=False)
+
+    def _compute_duration(self):
+        for event in self:
+            if event.start and event.stop:
+                event.duration = round((event.stop - event.start).total_seconds() / 3600, 2)
+            else:
+                event.duration = 0.0
+
+    @api.constrains("start", "stop")
+    def _check_dates(self):
+        for event in self:
+            if event.start and event.stop and event.stop < event.start:
+                raise ValidationError(
+                    translate(self.env, "An event cannot end before it starts"), "stop"
+                )
+
+    def action_mark_held(self, result=None):
+        """The meeting took place; the result goes to the linked record's history."""
+        self.write({"state": "held", **({"result": result} if result else {})})
+        return True
+
+    def action_mark_not_held(self, result=None):
+        self.write({"state": "not_held", **({"result": result} if result else {})})
+        return True
+
+
+def _ids_of(value) -> list[int]:
+    """User ids from a list of ids or x2many commands ``[(6, 0, ids)]`` / ``[(4, id)]``."""
+    if not value:
+        return []
+    ids = []
+    for item in value:
+        if isinstance(item, int) and not isinstance(item, bool):
+            ids.append(item)
+        elif isinstance(item, list | tuple) and item and item[0] == 6:
+            ids += list(item[2])
+        elif isinstance(item, list | tuple) and item and item[0] == 4:
+            ids.append(item[1])
+        else:
+            raise ValidationError(f"user_ids: cannot read {item!r} as a user id", "user_ids")
+    return list(dict.fromkeys(ids))
+
+
+MODELS = [ActivityType, Activity, CalendarEvent]

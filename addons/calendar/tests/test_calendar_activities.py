@@ -1,0 +1,111 @@
+"""Activities: states, marking done with a result, done-and-next, group reminders, rights."""
+
+import datetime
+
+import pytest
+
+from core.exceptions import ValidationError
+
+
+def _partner(env, name="ООО «Ромашка»"):
+    return env["res.partner"].create({"name": name, "is_company": True})
+
+
+def test_state_follows_the_due_date(calendar):
+    today = datetime.date.today()
+    with calendar.transaction() as env:
+        call = env.ref("calendar.mail_activity_data_call").id
+        Activity = env["mail.activity"]
+        states = {
+            days: Activity.create(
+                {
+                    "activity_type_id": call,
+                    "summary": f"d{days}",
+                    "date_deadline": today + datetime.timedelta(days=days),
+                }
+            ).state
+            for days in (-1, 0, 2)
+        }
+        assert states == {-1: "overdue", 0: "today", 2: "planned"}
+
+
+def test_marking_done_needs_a_result_and_writes_it_to_the_record_history(calendar):
+    with calendar.transaction() as env:
+        partner = _partner(env)
+        activity = env["mail.activity"].create(
+            {
+                "res_model": "res.partner",
+                "res_id": partner.id,
+                "activity_type_id": env.ref("calendar.mail_activity_data_call").id,
+                "summary": "Позвонить",
+            }
+        )
+        assert (activity.res_name, activity.partner_id) == ("ООО «Ромашка»", partner)
+    with pytest.raises(ValidationError, match="result") as caught, calendar.transaction() as env:
+        env["mail.activity"].browse(activity.id).action_done("  ")
+    assert caught.value.field == "result"
+    with calendar.transaction() as env:
+        activity = env["mail.activity"].browse(activity.id)
+        assert not activity.done
+        activity.action_done("Клиент просит КП до пятницы")
+        assert (activity.done, activity.state, activity.result) == (
+            True,
+            "done",
+            "Клиент просит КП до пятницы",
+        )
+        assert activity.date_done is not None
+        notes = [
+            h["body"]
+            for h in env["res.partner"].browse(partner.id).message_history()
+            if h["event"] == "note"
+        ]
+        assert notes == ["Call «Позвонить»: Клиент просит КП до пятницы"]
+
+
+def test_done_and_schedule_next_is_one_action(calendar):
+    with calendar.transaction() as env:
+        partner = _partner(env)
+        call = env["mail.activity"].create(
+            {
+                "res_model": "res.partner",
+                "res_id": partner.id,
+                "activity_type_id": env.ref("calendar.mail_activity_data_call").id,
+            }
+        )
+    bad_next = {
+        "activity_type_id": env.ref("calendar.mail_activity_data_meeting").id,
+        "date_deadline": "not a date",
+    }
+    with pytest.raises(ValidationError), calendar.transaction() as env:
+        env["mail.activity"].browse(call.id).action_done_schedule_next("Договорились", bad_next)
+    env = calendar.env(su=True)
+    assert not env["mail.activity"].browse(call.id).done  # nothing half-done
+    with calendar.transaction() as env:
+        meeting = env.ref("calendar.mail_activity_data_meeting").id
+        next_id = (
+            env["mail.activity"]
+            .browse(call.id)
+            .action_done_schedule_next("Договорились о встрече", {"activity_type_id": meeting})
+        )
+        following = env["mail.activity"].browse(next_id)
+        assert (following.summary, following.res_id, following.partner_id, following.done) == (
+            "Meeting",
+            partner.id,
+            partner,
+            False,
+        )
+        assert following.date_deadline == datetime.date.today() + datetime.timedelta(days=1)
+
+
+def test_a_group_reminder_makes_one_activity_per_user(calendar):
+    with calendar.transaction() as env:
+        users = env["res.users"].create([{"name": f"U{i}", "login": f"u{i}"} for i in range(3)])
+        created = env["mail.activity"].create(
+            {
+                "activity_type_id": env.ref("calendar.mail_activity_data_todo").id,
+                "summary": "Подготовить отчёт",
+                "user_ids": users.ids,
+            }
+        )
+        assert sorted(created.mapped("user_id.id")) == sorted(users.ids)
+        assert set(created.mapped("task_state")) == {"planned"}
