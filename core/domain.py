@@ -643,9 +643,12 @@ class Query:
             return fn.strftime("%Y-%m-01", column)
         if granularity == "year":
             return fn.strftime("%Y-01-01", column)
-        month = fn.strftime("%m", column).cast("INTEGER")
-        quarter_month = ((month - 1) / 3) * 3 + 1
-        return fn.printf("%s-%02d-01", fn.strftime("%Y", column), quarter_month)
+        # Back to the quarter's first month; date() keeps NULL dates NULL (a printf of
+        # the parts would turn them into the bogus text '-00-01').
+        # (peewee's % is GLOB, so the remainder is spelt out with integer division.)
+        month0 = fn.strftime("%m", column).cast("INTEGER") - 1
+        months_back = month0 - (month0 / 3) * 3
+        return fn.date(column, "start of month", fn.printf("-%d months", months_back))
 
     def _aggregate_expression(self, spec):
         if spec == "__count":

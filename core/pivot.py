@@ -1,0 +1,540 @@
+"""Pivot tables and chart data from the access-checked ``read_group``; CSV and XLSX export.
+
+A pivot is one grouped query over ``rows + cols``: every cell's count, sum and the pieces
+of an average (sum and count of the values) come back at once, and the row, column and
+grand totals are added up from those cells in Python. Sums therefore equal the sums of
+their cells exactly (``Decimal`` stays ``Decimal``), an average total is the true average
+of the records (not an average of averages), and no query runs per cell or per total.
+Record rules and field groups apply as in every other read: ``read_group`` enforces them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.dates import format_date as babel_format_date
+
+from .domain import GRANULARITIES
+from .exceptions import AccessError, UserError
+from .formatting import _locale, format_date, format_number
+
+MEASURE_FUNCS = ("count", "sum", "avg")
+COUNT = "__count"
+# More groups than this is no longer a table a person reads: ask for a coarser grouping.
+MAX_GROUPS = 20_000
+# Text a spreadsheet would run as a formula gets an apostrophe in front (CSV and XLSX).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class PivotError(UserError):
+    """A pivot or graph request names something that cannot be grouped or measured."""
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A grouping: ``spec`` as given to read_group, the field at its end, its granularity."""
+
+    spec: str
+    field: object
+    granularity: str | None
+    label: str
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A measured value: ``__count``, or a number field with ``sum`` or ``avg``."""
+
+    spec: str
+    field: object
+    func: str
+    label: str
+
+    @property
+    def money(self) -> bool:
+        return self.field is not None and self.field.type == "monetary"
+
+
+@dataclass
+class Header:
+    """A row or column of the table: the group values (one per dimension) and their labels."""
+
+    key: tuple
+    labels: tuple
+
+    @property
+    def label(self) -> str:
+        return " / ".join(self.labels)
+
+
+@dataclass
+class PivotTable:
+    """Cells, totals and headers; every value list has one entry per measure.
+
+    ``cells[(row key, col key)]`` exists only for combinations that have records; a missing
+    cell is shown empty. Without row (column) groupings there are no row (column) headers
+    and the totals are the only row (column)."""
+
+    model: str
+    rows: list[Dimension]
+    cols: list[Dimension]
+    measures: list[Measure]
+    row_headers: list[Header] = field(default_factory=list)
+    col_headers: list[Header] = field(default_factory=list)
+    cells: dict = field(default_factory=dict)
+    row_totals: dict = field(default_factory=dict)
+    col_totals: dict = field(default_factory=dict)
+    total: list = field(default_factory=list)
+    lang: str | None = None
+
+    def cell(self, row_key, col_key) -> list | None:
+        return self.cells.get((tuple(row_key), tuple(col_key)))
+
+    def format(self, value, measure: Measure, currency_code=None) -> str:
+        """A value for display in the table's language (money with a currency code)."""
+        if value is None:
+            return ""
+        if measure.money and currency_code:
+            from .formatting import format_money
+
+            return format_money(value, currency_code, self.lang)
+        if measure.func == "avg" and not measure.money:
+            return format_number(value, self.lang, digits=2)
+        return format_number(value, self.lang)
+
+    def grid(self) -> list[list]:
+        """The table as rows of cells for a spreadsheet: two header rows (column groups,
+        then measures), one row per row group, a totals row. Numbers stay numbers."""
+        total_label = _t("Total", self.lang)
+        width = max(len(self.rows), 1)
+        measure_labels = [m.label for m in self.measures]
+        first = [" / ".join(d.label for d in self.rows)] + [""] * (width - 1)
+        second = [""] * width
+        for header in self.col_headers:
+            first += [header.label] + [""] * (len(self.measures) - 1)
+            second += measure_labels
+        first += [total_label] + [""] * (len(self.measures) - 1)
+        second += measure_labels
+        lines = [first, second]
+        for row in self.row_headers:
+            line = list(row.labels) + [""] * (width - len(row.labels))
+            for col in self.col_headers:
+                line += self.cells.get((row.key, col.key)) or [None] * len(self.measures)
+            line += self.row_totals.get(row.key) or [None] * len(self.measures)
+            lines.append(line)
+        line = [total_label] + [""] * (width - 1)
+        for col in self.col_headers:
+            line += self.col_totals.get(col.key) or [None] * len(self.measures)
+        line += self.total
+        lines.append(line)
+        return lines
+
+    def to_csv(self) -> bytes:
+        """UTF-8 CSV with a byte order mark (so spreadsheets read Cyrillic), ``.`` decimals."""
+        out = io.StringIO()
+        out.write("\ufeff")
+        writer = csv.writer(out, lineterminator="\r\n")
+        for line in self.grid():
+            writer.writerow(["" if v is None else _safe_text(v) for v in line])
+        return out.getvalue().encode("utf-8")
+
+    def to_xlsx(self, title=None) -> bytes:
+        """An XLSX workbook with the table: bold headers and totals, numbers as numbers."""
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(_sheet_title(title or self.model))
+        bold = Font(bold=True)
+        width = max(len(self.rows), 1)
+        money_columns = {
+            width + index
+            for index in range((len(self.col_headers) + 1) * len(self.measures))
+            if self.measures[index % len(self.measures)].money
+        }
+        lines = self.grid()
+        for number, line in enumerate(lines):
+            heading = number < 2 or number == len(lines) - 1
+            cells = []
+            for column, value in enumerate(line):
+                cell = WriteOnlyCell(sheet, value=_xlsx_value(value))
+                if isinstance(value, str):
+                    cell.data_type = "s"  # text stays text, even "=1+1"
+                if heading or column < width:
+                    cell.font = bold
+                if column in money_columns and not isinstance(value, str):
+                    cell.number_format = "#,##0.00"
+                cells.append(cell)
+            sheet.append(cells)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+
+@dataclass
+class GraphData:
+    """Labels along the axis and one series per value of the second grouping (or one)."""
+
+    labels: list[str]
+    series: list[tuple[str, list]]
+    measure: Measure
+    keys: list = field(default_factory=list)
+
+    def svg(self, kind="bar", *, title="", lang=None, value_format=None, stacked=False) -> str:
+        from . import charts
+
+        return charts.render(
+            kind,
+            self.labels,
+            self.series,
+            title=title,
+            lang=lang,
+            value_format=value_format,
+            stacked=stacked,
+        )
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def _t(text, lang):
+    from .i18n import translate
+
+    return translate(text, lang)
+
+
+def _resolve(model, path: str, what: str):
+    """The field at the end of a (many2one) path, or a PivotError naming the path."""
+    current = model
+    names = path.split(".")
+    for depth, name in enumerate(names):
+        found = current._fields.get(name)
+        if found is None:
+            raise PivotError(f"{what} {path!r}: {current._name} has no field {name!r}")
+        if depth < len(names) - 1:
+            if found.type != "many2one":
+                raise PivotError(f"{what} {path!r}: {current._name}.{name} is not a many2one")
+            current = model.env[found.comodel_name]
+    return found
+
+
+def parse_dimension(model, spec) -> Dimension:
+    """Check a grouping such as ``stage_id``, ``user_id.company_id`` or ``create_date:week``."""
+    if not isinstance(spec, str) or not spec:
+        raise PivotError(f"a grouping is a field name, got {spec!r}")
+    name, _, granularity = spec.partition(":")
+    found = _resolve(model, name, "grouping")
+    if granularity and granularity not in GRANULARITIES:
+        raise PivotError(
+            f"grouping {spec!r}: granularity must be one of {', '.join(GRANULARITIES)}"
+        )
+    if granularity and found.type not in ("date", "datetime"):
+        raise PivotError(f"grouping {spec!r}: only dates have a granularity")
+    if found.type in ("date", "datetime") and not granularity:
+        granularity = "month"  # as read_group does for a bare date
+    if found.type in ("one2many", "many2many", "binary", "json", "text"):
+        raise PivotError(f"grouping {spec!r}: a {found.type} field cannot be grouped by")
+    label = model.env.translate(found.string or name)
+    if granularity and ":" in spec:
+        label = f"{label} ({_t(granularity.capitalize(), model.env.lang)})"
+    return Dimension(spec, found, granularity, label)
+
+
+def parse_measure(model, spec) -> Measure:
+    """``__count`` (or ``count``), ``field`` (sum), ``field:sum``, ``field:avg``."""
+    if spec in (COUNT, "count", None, ""):
+        return Measure(COUNT, None, "count", _t("Count", model.env.lang))
+    if not isinstance(spec, str):
+        raise PivotError(f"a measure is a field name, got {spec!r}")
+    name, _, func = spec.partition(":")
+    func = func or "sum"
+    if func not in MEASURE_FUNCS:
+        raise PivotError(f"measure {spec!r}: the function must be one of count, sum, avg")
+    if func == "count":
+        return Measure(COUNT, None, "count", _t("Count", model.env.lang))
+    found = _resolve(model, name, "measure")
+    if "." in name:
+        raise PivotError(f"measure {spec!r}: measure a field of {model._name} itself")
+    if found.type not in ("integer", "float", "monetary"):
+        raise PivotError(f"measure {spec!r}: {func} needs a number field")
+    label = model.env.translate(found.string or name)
+    if func == "avg":
+        label = f"{label} ({_t('average', model.env.lang)})"
+    return Measure(f"{name}:{func}", found, func, label)
+
+
+def _aggregates(measures) -> list[str]:
+    """What read_group must return for these measures: sums, counts of values, the count."""
+    specs = [COUNT]
+    for m in measures:
+        if m.func in ("sum", "avg"):
+            specs.append(f"{m.field.name}:sum")
+        if m.func == "avg":
+            specs.append(f"{m.field.name}:count")
+    return list(dict.fromkeys(specs))
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+class _Acc:
+    """Running count, sums and value counts of one cell or total."""
+
+    __slots__ = ("values",)
+
+    def __init__(self):
+        self.values: dict[str, object] = {}
+
+    def add(self, group: dict, specs):
+        for spec in specs:
+            value = group.get(spec)
+            if value is None:
+                continue
+            current = self.values.get(spec)
+            self.values[spec] = value if current is None else current + value
+
+    def result(self, measures) -> list:
+        out = []
+        for m in measures:
+            if m.func == "count":
+                out.append(self.values.get(COUNT, 0))
+                continue
+            total = self.values.get(f"{m.field.name}:sum")
+            if m.func == "sum":
+                out.append(total if total is not None else _zero(m.field))
+                continue
+            count = self.values.get(f"{m.field.name}:count", 0)
+            out.append(_average(m.field, total, count))
+        return out
+
+
+def _zero(fld):
+    return Decimal(0).scaleb(-fld.digits) if fld.type == "monetary" else 0
+
+
+def _average(fld, total, count):
+    if not count or total is None:
+        return None
+    if fld.type == "monetary":
+        return (Decimal(total) / count).quantize(
+            Decimal(1).scaleb(-fld.digits), rounding=ROUND_HALF_UP
+        )
+    return float(total) / count
+
+
+def _key(value):
+    """A hashable group key: a many2one's id, otherwise the value itself."""
+    return value[0] if isinstance(value, tuple) else value
+
+
+def group_label(dim: Dimension, value, lang) -> str:
+    """How a group value reads in a header: names, selection labels, months, quarters..."""
+    if value is None or (value is False and dim.field.type != "boolean"):
+        return _t("Undefined", lang)
+    kind = dim.field.type
+    if kind == "many2one":
+        return str(value[1]) if isinstance(value, tuple) else str(value)
+    if kind == "selection":
+        labels = dict(dim.field.selection)
+        return _t(labels.get(value, str(value)), lang)
+    if kind == "boolean":
+        return _t("Yes" if value else "No", lang)
+    if isinstance(value, datetime.date):
+        return date_label(value, dim.granularity or "day", lang)
+    if isinstance(value, int | float | Decimal):
+        return format_number(value, lang)
+    return str(value)
+
+
+def date_label(day: datetime.date, granularity: str, lang) -> str:
+    """``March 2026``, ``Q1 2026``, ``W10 2026``, ``2026``, or the date itself."""
+    locale = _locale(lang)
+    if granularity == "year":
+        return str(day.year)
+    if granularity == "month":
+        text = babel_format_date(day, "LLLL y", locale=locale)
+        return text[:1].upper() + text[1:]
+    if granularity == "quarter":
+        return babel_format_date(day, "QQQ y", locale=locale)
+    if granularity == "week":
+        year, week, _ = day.isocalendar()
+        return _t("W%(week)s %(year)s", lang) % {"week": week, "year": year}
+    return format_date(day, lang)
+
+
+def _sort_key(dim: Dimension, order: dict):
+    """Headers in a reading order: many2one by the target's own order (stages by sequence),
+    selections in declared order, dates in time, empty last."""
+    kind = dim.field.type
+
+    def key(value):
+        if value is None:
+            return (2, 0)
+        if kind == "many2one":
+            return (0, order.get(value, len(order)), value)
+        if kind == "selection":
+            return (0, order.get(value, len(order)), str(value))
+        if kind in ("char", "text"):
+            return (0, str(value).casefold())
+        return (0, value)
+
+    return key
+
+
+def _orders(model, dims, groups) -> list[dict]:
+    """Per dimension: the position of each many2one id in its model's order (one search
+    per many2one dimension, within the user's rules) or of each selection key."""
+    result = []
+    for dim in dims:
+        kind = dim.field.type
+        if kind == "many2one":
+            names = {g[dim.spec][0]: g[dim.spec][1] for g in groups if g[dim.spec] is not None}
+            comodel = model.env[dim.field.comodel_name].with_context(active_test=False)
+            try:
+                ordered = comodel.search([("id", "in", sorted(names))]).ids if names else []
+            except AccessError:
+                # Grouping by a model the user may not list: its names, alphabetically.
+                ordered = sorted(names, key=lambda i: (str(names[i]).casefold(), i))
+            # Records outside the user's rules ("Restricted") follow, by id.
+            ordered += sorted(set(names) - set(ordered))
+            result.append({id_: pos for pos, id_ in enumerate(ordered)})
+        elif kind == "selection":
+            result.append({k: pos for pos, (k, _l) in enumerate(dim.field.selection)})
+        else:
+            result.append({})
+    return result
+
+
+def _headers(dims, groups, orders, lang, offset) -> list[Header]:
+    """Distinct combinations of the groups' values for these dimensions, in order."""
+    if not dims:
+        return []
+    seen = {}
+    for g in groups:
+        values = tuple(g[d.spec] for d in dims)
+        key = tuple(_key(v) for v in values)
+        if key not in seen:
+            seen[key] = values
+    keys = [_sort_key(d, orders[offset + i]) for i, d in enumerate(dims)]
+    ordered = sorted(seen, key=lambda k: tuple(f(v) for f, v in zip(keys, k, strict=True)))
+    return [
+        Header(k, tuple(group_label(d, v, lang) for d, v in zip(dims, seen[k], strict=True)))
+        for k in ordered
+    ]
+
+
+def _grouped(model, domain, specs, aggregates):
+    groups = model.read_group(domain or [], specs, aggregates, limit=MAX_GROUPS + 1)
+    if len(groups) > MAX_GROUPS:
+        raise PivotError(
+            f"more than {MAX_GROUPS} groups: choose fewer or coarser groupings "
+            f"(for example months instead of days)"
+        )
+    return groups
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return list(value)
+
+
+# -- entry points -----------------------------------------------------------------------------
+
+
+def pivot(env, model, domain=None, rows=(), cols=(), measures=(COUNT,)) -> PivotTable:
+    """A pivot table of ``model`` records matching ``domain`` for the environment's user.
+
+    ``rows``/``cols``: groupings (``stage_id``, ``create_date:month``); at most three in
+    all. ``measures``: ``__count``, ``field`` or ``field:sum``, ``field:avg``."""
+    records = env[model]
+    rows, cols = _as_list(rows), _as_list(cols)
+    measure_specs = _as_list(measures) or [COUNT]
+    if len(rows) + len(cols) > 3:
+        raise PivotError("a pivot groups by at most three fields (rows and columns together)")
+    row_dims = [parse_dimension(records, s) for s in rows]
+    col_dims = [parse_dimension(records, s) for s in cols]
+    specs = [d.spec for d in row_dims + col_dims]
+    if len(set(specs)) != len(specs):
+        raise PivotError("a grouping appears twice among the rows and columns")
+    measure_list = list(
+        {m.spec: m for m in (parse_measure(records, s) for s in measure_specs)}.values()
+    )
+    aggregates = _aggregates(measure_list)
+    groups = _grouped(records, domain, specs, aggregates)
+    lang = env.lang
+    orders = _orders(records, row_dims + col_dims, groups)
+    table = PivotTable(model, row_dims, col_dims, measure_list, lang=lang)
+    table.row_headers = _headers(row_dims, groups, orders, lang, 0)
+    table.col_headers = _headers(col_dims, groups, orders, lang, len(row_dims))
+    cells, row_acc, col_acc, grand = {}, {}, {}, _Acc()
+    split = len(row_dims)
+    for g in groups:
+        key = tuple(_key(g[s]) for s in specs)
+        row_key, col_key = key[:split], key[split:]
+        cells.setdefault((row_key, col_key), _Acc()).add(g, aggregates)
+        row_acc.setdefault(row_key, _Acc()).add(g, aggregates)
+        col_acc.setdefault(col_key, _Acc()).add(g, aggregates)
+        grand.add(g, aggregates)
+    if row_dims and col_dims:
+        table.cells = {k: acc.result(measure_list) for k, acc in cells.items()}
+    if row_dims:
+        table.row_totals = {k: acc.result(measure_list) for k, acc in row_acc.items()}
+    if col_dims:
+        table.col_totals = {k: acc.result(measure_list) for k, acc in col_acc.items()}
+    table.total = grand.result(measure_list)
+    return table
+
+
+def graph_data(env, model, domain=None, groupby=(), measure=None, aggregate="count"):
+    """Labels and series for a chart: ``groupby`` one field (one series) or two (one series
+    per value of the second); ``aggregate`` count, sum or avg of the field ``measure``."""
+    groupby = _as_list(groupby)
+    if not 1 <= len(groupby) <= 2:
+        raise PivotError("a graph groups by one or two fields")
+    if aggregate not in MEASURE_FUNCS:
+        raise PivotError(f"aggregate {aggregate!r}: must be one of count, sum, avg")
+    spec = COUNT if aggregate == "count" else f"{measure}:{aggregate}"
+    if aggregate != "count" and not measure:
+        raise PivotError(f"{aggregate} needs a field to measure")
+    table = pivot(env, model, domain, rows=groupby[:1], cols=groupby[1:], measures=[spec])
+    labels = [h.label for h in table.row_headers]
+    chosen = table.measures[0]
+    if len(groupby) == 1:
+        series = [(chosen.label, [table.row_totals[h.key][0] for h in table.row_headers])]
+    else:
+        series = [
+            (
+                col.label,
+                [(table.cells.get((row.key, col.key)) or [None])[0] for row in table.row_headers],
+            )
+            for col in table.col_headers
+        ]
+    return GraphData(labels, series, chosen, [h.key for h in table.row_headers])
+
+
+def _safe_text(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _xlsx_value(value):
+    if isinstance(value, str):
+        # XML 1.0 (inside XLSX) cannot hold control characters.
+        return _safe_text("".join(ch for ch in value if ch >= " " or ch in "\t\n\r"))
+    return value
+
+
+def _sheet_title(text) -> str:
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in str(text)).strip("'")
+    return (cleaned or "Pivot")[:31]
+
+
+__all__ = ["GraphData", "PivotError", "PivotTable", "graph_data", "pivot"]

@@ -1,0 +1,355 @@
+"""Pivot tables and graph data: totals, record rules, date granularities, CSV/XLSX export."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import logging
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from core.exceptions import AccessError
+from core.pivot import PivotError, graph_data, pivot
+
+# (name, salesman, stage, expected revenue, deadline)
+LEADS = [
+    ("A1", "a", "won", "100.00", "2025-12-29"),
+    ("A2", "a", "new", "250.50", "2025-12-31"),
+    ("A3", "a", "new", None, "2026-01-04"),
+    ("B1", "b", "new", "500.00", "2026-01-05"),
+    ("B2", "b", "won", "40.00", "2026-03-31"),
+    ("B3", "b", "lost", "0.33", "2026-04-01"),
+    ("M1", "m", "won", "1000.01", None),
+]
+
+
+@pytest.fixture
+def world(install):
+    """Salesmen Anna and Boris (own leads), manager Maria (all), leads of each."""
+    registry = install("fx_access")
+    with registry.transaction() as env:
+        own = env.ref("fx_access.group_sale_own")
+        every = env.ref("fx_access.group_sale_all")
+        users = env["res.users"].create(
+            [
+                {"name": "Anna", "login": "a", "groups_id": [(6, 0, [own.id])]},
+                {"name": "Boris", "login": "b", "groups_id": [(6, 0, [own.id])]},
+                {"name": "Maria", "login": "m", "groups_id": [(6, 0, [every.id])]},
+            ]
+        )
+        uid = dict(zip("abm", users.ids, strict=True))
+        env["acc.lead"].create(
+            [
+                {
+                    "name": name,
+                    "user_id": uid[who],
+                    "stage": stage,
+                    "expected_revenue": revenue,
+                    "date_deadline": deadline,
+                }
+                for name, who, stage, revenue, deadline in LEADS
+            ]
+        )
+    return registry, uid
+
+
+def _direct_sum(rows, pick=lambda r: True):
+    return sum((Decimal(r[3]) for r in rows if pick(r) and r[3] is not None), Decimal("0.00"))
+
+
+def test_totals_equal_the_sums_of_the_cells_and_a_direct_computation(world):
+    registry, uid = world
+    with registry.transaction(uid=uid["m"]) as env:
+        table = pivot(
+            env,
+            "acc.lead",
+            [],
+            rows=["user_id"],
+            cols=["stage"],
+            measures=["__count", "expected_revenue:sum", "expected_revenue:avg"],
+        )
+    assert [h.label for h in table.row_headers] == ["Anna", "Boris", "Maria"]
+    assert [h.label for h in table.col_headers] == ["New", "Won", "Lost"]
+    for row in table.row_headers:
+        cells = [table.cell(row.key, col.key) for col in table.col_headers]
+        cells = [c for c in cells if c]
+        assert table.row_totals[row.key][0] == sum(c[0] for c in cells)
+        assert table.row_totals[row.key][1] == sum(c[1] for c in cells)
+    for col in table.col_headers:
+        cells = [table.cell(row.key, col.key) for row in table.row_headers]
+        cells = [c for c in cells if c]
+        assert table.col_totals[col.key][0] == sum(c[0] for c in cells)
+        assert table.col_totals[col.key][1] == sum(c[1] for c in cells)
+    count, total, average = table.total
+    assert count == len(LEADS) == sum(t[0] for t in table.row_totals.values())
+    assert total == _direct_sum(LEADS) == Decimal("1890.84")
+    assert total == sum(t[1] for t in table.col_totals.values())
+    assert isinstance(total, Decimal)
+    # The average of all records with a value (A3 has none), not an average of averages.
+    valued = [Decimal(r[3]) for r in LEADS if r[3] is not None]
+    assert average == (sum(valued) / len(valued)).quantize(Decimal("0.01"))
+    anna = (uid["a"],)
+    assert table.cell(anna, ("new",)) == [2, Decimal("250.50"), Decimal("250.50")]
+    assert table.cell(anna, ("lost",)) is None
+
+
+def test_salesman_sees_only_his_own_records_in_cells_and_totals(world):
+    registry, uid = world
+    with registry.transaction(uid=uid["a"]) as env:
+        table = pivot(
+            env,
+            "acc.lead",
+            [],
+            rows=["user_id"],
+            cols=["stage"],
+            measures=["__count", "expected_revenue"],
+        )
+        graph = graph_data(env, "acc.lead", [], ["stage"], "expected_revenue", "sum")
+    assert [h.label for h in table.row_headers] == ["Anna"]
+    assert [h.label for h in table.col_headers] == ["New", "Won"]
+    own = [r for r in LEADS if r[1] == "a"]
+    assert table.total == [len(own), _direct_sum(own)]
+    assert graph.labels == ["New", "Won"]
+    assert graph.series[0][1] == [Decimal("250.50"), Decimal("100.00")]
+
+
+def test_restricted_field_cannot_be_measured_by_a_salesman(world):
+    registry, uid = world
+    with registry.transaction(uid=uid["a"]) as env, pytest.raises(AccessError):
+        pivot(env, "acc.lead", [], rows=["stage"], measures=["cost:sum"])
+    with registry.transaction(uid=uid["m"]) as env:
+        assert pivot(env, "acc.lead", [], rows=["stage"], measures=["cost"]).total == [
+            Decimal("0.00")
+        ]
+
+
+@pytest.mark.parametrize(
+    ("granularity", "expected"),
+    [
+        (
+            "day",
+            [
+                ("12/29/2025", 1),
+                ("12/31/2025", 1),
+                ("1/4/2026", 1),
+                ("1/5/2026", 1),
+                ("3/31/2026", 1),
+                ("4/1/2026", 1),
+                ("Undefined", 1),
+            ],
+        ),
+        # Weeks start on Monday: 29 Dec 2025 .. 4 Jan 2026 is ISO week 1 of 2026.
+        ("week", [("W1 2026", 3), ("W2 2026", 1), ("W14 2026", 2), ("Undefined", 1)]),
+        (
+            "month",
+            [
+                ("December 2025", 2),
+                ("January 2026", 2),
+                ("March 2026", 1),
+                ("April 2026", 1),
+                ("Undefined", 1),
+            ],
+        ),
+        ("quarter", [("Q4 2025", 2), ("Q1 2026", 3), ("Q2 2026", 1), ("Undefined", 1)]),
+        ("year", [("2025", 2), ("2026", 4), ("Undefined", 1)]),
+    ],
+)
+def test_date_granularities_group_dates(world, granularity, expected):
+    registry, uid = world
+    with registry.transaction(uid=uid["m"]) as env:
+        table = pivot(env, "acc.lead", [], rows=[f"date_deadline:{granularity}"])
+    got = [(h.label, table.row_totals[h.key][0]) for h in table.row_headers]
+    assert got == expected, got
+    assert all(isinstance(h.key[0], datetime.date | None) for h in table.row_headers)
+
+
+def test_datetimes_group_by_their_day_month_and_year_near_midnight(world):
+    registry, uid = world
+    moments = {
+        "A1": datetime.datetime(2025, 12, 31, 23, 59, 59),
+        "A2": datetime.datetime(2026, 1, 1, 0, 0, 0),
+        "B1": datetime.datetime(2026, 3, 31, 23, 59, 59, 500000),
+        "B2": datetime.datetime(2026, 4, 1, 0, 0, 1),
+    }
+    with registry.transaction() as env:
+        leads = env["acc.lead"]
+        table = leads._table
+        for name, moment in moments.items():
+            table.update(create_date=moment).where(table.name == name).execute()
+    with registry.transaction(uid=uid["m"], context={"lang": "ru"}) as env:
+        domain = [("name", "in", list(moments))]
+        days = pivot(env, "acc.lead", domain, rows=["create_date:day"])
+        months = pivot(env, "acc.lead", domain, cols=["create_date"])
+        quarters = pivot(env, "acc.lead", domain, rows=["create_date:quarter"])
+        years = pivot(env, "acc.lead", domain, rows=["create_date:year"])
+    assert [h.label for h in days.row_headers] == [
+        "31.12.2025",
+        "01.01.2026",
+        "31.03.2026",
+        "01.04.2026",
+    ]
+    assert [h.label for h in months.col_headers] == [
+        "Декабрь 2025",
+        "Январь 2026",
+        "Март 2026",
+        "Апрель 2026",
+    ]
+    assert [h.key[0] for h in months.col_headers] == [
+        datetime.date(2025, 12, 1),
+        datetime.date(2026, 1, 1),
+        datetime.date(2026, 3, 1),
+        datetime.date(2026, 4, 1),
+    ]
+    assert [(h.label, quarters.row_totals[h.key]) for h in quarters.row_headers] == [
+        ("4-й кв. 2025", [1]),
+        ("1-й кв. 2026", [2]),
+        ("2-й кв. 2026", [1]),
+    ]
+    assert [(h.label, years.row_totals[h.key]) for h in years.row_headers] == [
+        ("2025", [1]),
+        ("2026", [3]),
+    ]
+
+
+def test_graph_data_gives_one_series_per_value_of_the_second_grouping(world):
+    registry, uid = world
+    with registry.transaction(uid=uid["m"]) as env:
+        single = graph_data(env, "acc.lead", [], ["stage"])
+        double = graph_data(env, "acc.lead", [], ["stage", "user_id"], "expected_revenue", "sum")
+        average = graph_data(env, "acc.lead", [], "user_id", "expected_revenue", "avg")
+        svg = double.svg("bar", title="Revenue", stacked=True)
+    assert single.labels == ["New", "Won", "Lost"]
+    assert single.series == [("Count", [3, 3, 1])]
+    assert [name for name, _values in double.series] == ["Anna", "Boris", "Maria"]
+    assert dict(double.series)["Anna"] == [Decimal("250.50"), Decimal("100.00"), None]
+    assert dict(double.series)["Maria"] == [None, Decimal("1000.01"), None]
+    assert average.series == [
+        ("Expected revenue (average)", [Decimal("175.25"), Decimal("180.11"), Decimal("1000.01")])
+    ]
+    assert svg.startswith("<svg") and "Anna" in svg and "Revenue" in svg
+
+
+def test_no_matching_records_gives_empty_headers_and_zero_totals(world):
+    registry, uid = world
+    with registry.transaction(uid=uid["m"]) as env:
+        table = pivot(
+            env,
+            "acc.lead",
+            [("name", "=", "nothing")],
+            rows=["user_id"],
+            cols=["stage"],
+            measures=["__count", "expected_revenue", "expected_revenue:avg"],
+        )
+        graph = graph_data(env, "acc.lead", [("name", "=", "nothing")], ["stage"])
+    assert table.row_headers == [] and table.col_headers == []
+    assert table.total == [0, Decimal("0.00"), None]
+    assert graph.labels == [] and graph.series == [("Count", [])]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"rows": ["nope"]}, "acc.lead has no field 'nope'"),
+        ({"rows": ["name:month"]}, "only dates have a granularity"),
+        ({"rows": ["date_deadline:decade"]}, "granularity must be one of"),
+        ({"rows": ["tag_ids"]}, "cannot be grouped by"),
+        ({"rows": ["stage", "user_id"], "cols": ["date_deadline", "name"]}, "at most three"),
+        ({"rows": ["stage"], "cols": ["stage"]}, "appears twice"),
+        ({"measures": ["name:sum"]}, "needs a number field"),
+        ({"measures": ["expected_revenue:max"]}, "one of count, sum, avg"),
+        ({"measures": ["user_id.name:sum"]}, "measure a field of acc.lead itself"),
+    ],
+)
+def test_bad_groupings_and_measures_are_clear_errors(world, kwargs, message):
+    registry, uid = world
+    with registry.transaction(uid=uid["m"]) as env, pytest.raises(PivotError, match=message):
+        pivot(env, "acc.lead", [], **kwargs)
+
+
+class _QueryCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += 1
+
+
+def _queries(call) -> int:
+    logger = logging.getLogger("peewee")
+    counter, level = _QueryCounter(), logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        call()
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+    return counter.count
+
+
+def test_number_of_queries_does_not_grow_with_the_number_of_cells(world):
+    registry, uid = world
+    args = dict(rows=["user_id"], cols=["stage"], measures=["__count", "expected_revenue:avg"])
+    with registry.transaction(uid=uid["m"]) as env:
+        pivot(env, "acc.lead", [], **args)  # rights and rules are read once per transaction
+        one_cell = _queries(lambda: pivot(env, "acc.lead", [("name", "=", "A1")], **args))
+        nine_cells = _queries(lambda: pivot(env, "acc.lead", [], **args))
+    assert one_cell == nine_cells
+    assert nine_cells <= 3  # the grouped query, the users' order, their names
+
+
+def test_csv_export_has_headers_cells_and_totals_and_quotes_formula_text(world):
+    registry, uid = world
+    with registry.transaction() as env:
+        env["acc.lead"].search([("name", "=", "M1")]).write({"stage": "lost"})
+        env["res.users"].browse(uid["m"]).write({"name": '=HYPERLINK("x")'})
+    with registry.transaction(uid=uid["m"]) as env:
+        table = pivot(
+            env, "acc.lead", [], rows=["user_id"], cols=["stage"], measures=["expected_revenue"]
+        )
+    text = table.to_csv().decode("utf-8")
+    assert text.startswith("\ufeff")
+    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert lines[0] == ["Salesman", "New", "Won", "Lost", "Total"]
+    assert lines[1] == [
+        "",
+        "Expected revenue",
+        "Expected revenue",
+        "Expected revenue",
+        "Expected revenue",
+    ]
+    # Users come in their model's order (by name): "=" sorts before letters.
+    assert lines[2] == ['\'=HYPERLINK("x")', "", "", "1000.01", "1000.01"]
+    assert lines[3] == ["Anna", "250.50", "100.00", "", "350.50"]
+    assert lines[-1] == ["Total", "750.50", "140.00", "1000.34", "1890.84"]
+
+
+def test_xlsx_export_keeps_numbers_as_numbers_and_text_as_text(world):
+    registry, uid = world
+    with registry.transaction() as env:
+        env["res.users"].browse(uid["b"]).write({"name": "=1+1"})
+    with registry.transaction(uid=uid["m"], context={"lang": "ru"}) as env:
+        table = pivot(
+            env,
+            "acc.lead",
+            [],
+            rows=["user_id"],
+            cols=["stage"],
+            measures=["__count", "expected_revenue"],
+        )
+    book = load_workbook(io.BytesIO(table.to_xlsx("Сделки: сводная / 2026")))
+    sheet = book.active
+    assert sheet.title == "Сделки_ сводная _ 2026"
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][0] == "Salesman"  # the fixture addon has no Russian catalog
+    assert rows[0][-2] == "Итого"
+    assert rows[1][1] == "Количество"
+    boris = next(r for r in rows if r[0] == "'=1+1")
+    assert sheet.cell(row=rows.index(boris) + 1, column=1).data_type == "s"
+    assert rows[-1][0] == "Итого"
+    assert rows[-1][-2:] == [7, pytest.approx(1890.84)]
+    assert isinstance(rows[2][1], int)
