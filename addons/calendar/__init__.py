@@ -1,10 +1,15 @@
-"""Activities and calendar: what to do about which record and when, and meetings."""
+"""Activities and calendar: what to do about which record and when, meetings, a daily digest."""
 
 from core.plugins import hookimpl
 
-from . import models
+from . import digest, models
 
 
 @hookimpl
 def register_models():
-    return models.MODELS
+    return [*models.MODELS, digest.Company, digest.Users]
+
+
+@hookimpl
+def register_jobs():
+    return digest.JOBS

@@ -14,7 +14,7 @@ ACTIVITY_CATEGORIES = [
     ("call", "Call"),
     ("meeting", "Meeting"),
     ("task", "Task"),
-    ("email", "E-mail"),
+    ("email", "Email"),
     ("other", "Other"),
 ]
 ACTIVITY_STATES = [

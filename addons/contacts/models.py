@@ -313,7 +313,7 @@ class Partner(Model):
                 "phone": "the same phone",
                 "email": "the same e-mail",
             }[reason]
-            row = f" (row {index + 1})" if len(vals_list) > 1 else ""
+            row = translate(self.env, " (row %(row)s)", row=index + 1) if len(vals_list) > 1 else ""
             raise ValidationError(
                 translate(
                     self.env,
