@@ -1,0 +1,130 @@
+"""The project's database fixtures, crm_leads installed on them, and a sales team to test with."""
+
+import importlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from core.app import create_app  # noqa: E402
+from core.modules import AddonManager  # noqa: E402
+from tests import conftest as project  # noqa: E402
+
+# The project's fixtures, shared by name: a fresh database per test, SQLite and PostgreSQL.
+databases, db_kind, make_config = project.databases, project.db_kind, project.make_config
+
+SALESMAN = "contacts.group_sale_salesman"
+MANAGER = "contacts.group_sale_manager"
+WEBFORM_KEY = "contact-us-7f3a"
+
+
+@pytest.fixture
+def shipped(make_config):  # noqa: F811 (the fixture above, by name)
+    """An AddonManager over the shipped addons, on a fresh database of this run's kind."""
+    manager = AddonManager(make_config(paths=[project.SHIPPED_ADDONS]))
+    yield manager
+    if not manager.db.is_closed():
+        manager.db.close()
+
+
+@pytest.fixture
+def crm(shipped):
+    """The registry with crm_leads (and contacts, calendar) installed, no demo data."""
+    return shipped.install(["crm_leads"])
+
+
+@dataclass
+class SalesWorld:
+    """Salesmen A and B and their manager (API keys), a round robin team, a web form."""
+
+    registry: object
+    config: object
+    uids: dict = field(default_factory=dict)
+    keys: dict = field(default_factory=dict)
+    team_id: int = 0
+    webform_id: int = 0
+    _client: object = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            app = create_app(self.config)
+            app.config["TESTING"] = True
+            self._client = app.test_client()
+        return self._client
+
+    def headers(self, login):
+        return {"Authorization": f"Bearer {self.keys[login]}"}
+
+    def api(self, login, method, url, **kwargs):
+        call = getattr(self.client, method)
+        return call("/api/v1" + url, headers=self.headers(login), **kwargs)
+
+    def env(self, login):
+        return self.registry.env(uid=self.uids[login])
+
+    webform_key = WEBFORM_KEY
+
+
+def crm_module(name):
+    """A module of the installed addon (imported as ``kontora_addons.crm_leads``)."""
+    return importlib.import_module(f"kontora_addons.crm_leads.{name}")
+
+
+@pytest.fixture
+def reports(crm):
+    return crm_module("reports")
+
+
+@pytest.fixture
+def world(crm, shipped):
+    """Users sales_a, sales_b (own documents) and manager (all documents), a team "Website"
+    giving its leads round robin to A and B, and a web form feeding that team."""
+    result = SalesWorld(crm, shipped.config)
+    with crm.transaction() as env:
+        Users = env["res.users"].sudo()
+        for login, group in (("sales_a", SALESMAN), ("sales_b", SALESMAN), ("manager", MANAGER)):
+            user = Users.create(
+                {
+                    "name": login.replace("_", " ").title(),
+                    "login": login,
+                    "groups_id": [(6, 0, [env.ref(group).id])],
+                }
+            )
+            result.uids[login] = user.id
+            result.keys[login] = user.api_key_create(f"{login} key")
+        team = env["crm.team"].create(
+            {
+                "name": "Website",
+                "assignment_mode": "round_robin",
+                "member_ids": [(6, 0, [result.uids["sales_a"], result.uids["sales_b"]])],
+            }
+        )
+        result.team_id = team.id
+        form = env["crm.webform"].create(
+            {
+                "name": "Contact us",
+                "key": WEBFORM_KEY,
+                "field_map": {
+                    "fio": "contact_name",
+                    "company": "partner_name",
+                    "email": "email_from",
+                    "tel": "phone",
+                    "comment": "description",
+                },
+                "required_fields": ["fio", "tel"],
+                "honeypot_field": "url2",
+                "thanks_url": "https://shop.example.ru/thanks",
+                "source_id": env.ref("crm_leads.utm_source_website").id,
+                "team_id": team.id,
+                "lead_name": "Request from the website",
+                "rate_limit": 60,
+            }
+        )
+        result.webform_id = form.id
+    return result
