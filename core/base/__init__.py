@@ -2,13 +2,20 @@
 
 from core.plugins import hookimpl
 
-from . import history, mail, models, security, webhook
+from . import history, import_mapping, mail, models, security, webhook
 from .webhook import record_created, record_deleted, record_written  # noqa: F401 (hooks)
 
 
 @hookimpl
 def register_models():
-    return [*models.MODELS, *security.MODELS, *mail.MODELS, *history.MODELS, *webhook.MODELS]
+    return [
+        *models.MODELS,
+        *security.MODELS,
+        *mail.MODELS,
+        *history.MODELS,
+        *webhook.MODELS,
+        *import_mapping.MODELS,
+    ]
 
 
 @hookimpl

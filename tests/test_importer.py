@@ -1,0 +1,387 @@
+"""Import of CSV and XLSX files and export back to them, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from core import export_xlsx, importer
+from core.exceptions import AccessError
+from core.import_values import ImportFileError
+
+
+@pytest.fixture
+def world(install):
+    """fx_orm (partners, orders, tags) and fx_access (leads with rules), some records, users."""
+    registry = install("fx_orm", "fx_access")
+    with registry.transaction() as env:
+        env["orm.partner"].create(
+            [
+                {"name": "Acme", "email": "acme@example.com"},
+                {"name": "Beta"},
+                {"name": "Twin"},
+                {"name": "Twin"},
+                {"name": "Sleeping", "active": False},
+            ]
+        )
+        env["acc.tag"].create([{"name": "vip"}, {"name": "cold"}])
+        own = env.ref("fx_access.group_sale_own")
+        users = env["res.users"].create(
+            [
+                {"name": "Anna", "login": "anna", "groups_id": [(6, 0, [own.id])]},
+                {"name": "Boris", "login": "boris", "groups_id": [(6, 0, [own.id])]},
+            ]
+        )
+    return registry, dict(zip(("anna", "boris"), users.ids, strict=True))
+
+
+def _csv(text: str, encoding="utf-8") -> bytes:
+    return text.replace("\n", "\r\n").encode(encoding)
+
+
+def _xlsx(rows) -> bytes:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _errors(result):
+    return [(e["row"], e["column"]) for e in result.errors]
+
+
+def test_preview_suggests_fields_by_name_or_label_in_either_language(world):
+    registry, _ = world
+    content = _csv(
+        "Название;E-MAIL;Company / E-mail;Внешний идентификатор;tags/ID;shoe size\n"
+        "Gamma;g@example.com;;;fx_orm.tag_gold;42\n"
+    )
+    with registry.transaction() as env:
+        shown = importer.preview(env, "orm.partner", content, "partners.csv")
+    assert shown["headers"][0] == "Название"
+    assert shown["rows"] == [(2, ["Gamma", "g@example.com", "", "", "fx_orm.tag_gold", "42"])]
+    assert shown["mapping"] == ["name", "email", "parent_id/email", "id", "tag_ids/id", None]
+    assert ("parent_id/id", "Company / External ID") in shown["options"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _csv("name,email\nGamma,g@example.com\nДельта,d@example.com\n"),
+        b"\xef\xbb\xbf" + _csv("name;email\nGamma;g@example.com\nДельта;d@example.com\n"),
+        _csv("name\temail\nGamma\tg@example.com\nДельта\td@example.com\n", "cp1251"),
+        _csv('"name"|"email"\n"Gamma"|"g@example.com"\n"Дельта"|"d@example.com"\n'),
+    ],
+    ids=["comma", "semicolon-bom", "tab-cp1251", "pipe-quoted"],
+)
+def test_csv_delimiter_and_encoding_are_recognised(world, content):
+    registry, _ = world
+    with registry.transaction() as env:
+        result = importer.import_file(env, "orm.partner", content, "p.csv")
+        assert result.errors == [] and result.created == 2
+        rows = env["orm.partner"].browse(result.ids).read(["name", "email"])
+    assert [(r["name"], r["email"]) for r in rows] == [
+        ("Gamma", "g@example.com"),
+        ("Дельта", "d@example.com"),
+    ]
+
+
+def test_spreadsheet_values_in_russian_and_english_formats_are_converted(world):
+    registry, _ = world
+    content = _csv(
+        "Title;Salesman;Stage;Expected revenue;Deadline;Active;Tags;Customer\n"
+        "L1;Anna;Won;1 234,56;31.03.2024;да;vip, cold;'=HYPERLINK(1)\n"
+        "L2;Boris;lost;1\u00a0000\u00a0000.5;2024-04-01;no;;'-minus\n"
+        "L3;Anna;new;-7,1;;1;cold;plain\n"
+    )
+    with registry.transaction() as env:
+        result = importer.import_file(env, "acc.lead", content, "leads.csv")
+        assert result.errors == []
+        rows = env["acc.lead"].browse(result.ids).read(
+            ["name", "user_id", "stage", "expected_revenue", "date_deadline", "active"]
+            + ["tag_ids", "partner_name"]
+        )
+        tags = {t.name: t.id for t in env["acc.tag"].search([])}
+    anna, boris = world[1]["anna"], world[1]["boris"]
+    assert [
+        (
+            r["name"],
+            r["user_id"][0],
+            r["stage"],
+            r["expected_revenue"],
+            r["date_deadline"],
+            r["active"],
+            sorted(r["tag_ids"]),
+            r["partner_name"],
+        )
+        for r in rows
+    ] == [
+        (
+            "L1",
+            anna,
+            "won",
+            Decimal("1234.56"),
+            datetime.date(2024, 3, 31),
+            True,
+            sorted([tags["vip"], tags["cold"]]),
+            "=HYPERLINK(1)",
+        ),
+        ("L2", boris, "lost", Decimal("1000000.50"), datetime.date(2024, 4, 1), False, [], "-minus"),
+        ("L3", anna, "new", Decimal("-7.10"), None, True, [tags["cold"]], "plain"),
+    ]
+    assert all(isinstance(r["expected_revenue"], Decimal) for r in rows)
+
+
+def test_every_bad_row_is_reported_with_row_and_column_and_nothing_is_written(world):
+    registry, _ = world
+    content = _csv(
+        "Number,Customer,State,Date\n"
+        "SO1,Acme,Confirmed,05.03.2024\n"
+        "SO2,Nobody,draft,2024-01-01\n"
+        "SO3,Twin,sideways,31.02.2024\n"
+        "SO4,Beta,draft,2024-01-02\n"
+    )
+    with registry.transaction() as env:
+        result = importer.import_file(env, "orm.order", content, "orders.csv")
+        count = env["orm.order"].search_count([])
+    assert _errors(result) == [(3, "Customer"), (4, "Customer"), (4, "State"), (4, "Date")]
+    messages = [e["message"] for e in result.errors]
+    assert "Nobody" in messages[0]
+    assert "Several" in messages[1]
+    assert "Draft, Confirmed, Cancelled" in messages[2]
+    assert "31.02.2024" in messages[3]
+    assert not result.committed and result.failed_rows == 2
+    assert count == 0
+
+
+def test_skip_errors_imports_the_good_rows_and_reports_the_bad_ones(world):
+    registry, _ = world
+    content = _csv("name,partner_id,date_order\nSO1,Acme,2024-03-05\nSO2,Nobody,\nSO3,,bad\n")
+    with registry.transaction() as env:
+        result = importer.import_file(env, "orm.order", content, "o.csv", skip_errors=True)
+    assert _errors(result) == [(3, "partner_id"), (4, "date_order")]
+    assert result.committed and result.created == 1
+    with registry.transaction() as env:
+        orders = env["orm.order"].search([]).read(["name", "partner_id", "date_order"])
+    assert [(o["name"], o["partner_id"][1], o["date_order"]) for o in orders] == [
+        ("SO1", "Acme", datetime.date(2024, 3, 5))
+    ]
+
+
+def test_dry_run_finds_database_constraint_errors_per_row_and_writes_nothing(world):
+    registry, _ = world
+    rows = ["name,email"] + [f"P{i},p{i}@example.com" for i in range(30)]
+    rows[12] = "P11,acme@example.com"  # taken by Acme
+    rows[25] = "P24,p3@example.com"  # the same as row 5 of the file
+    content = _csv("\n".join(rows) + "\n")
+    with registry.transaction() as env:
+        before = env["orm.partner"].search_count([])
+        result = importer.import_file(env, "orm.partner", content, "p.csv", dry_run=True)
+    assert _errors(result) == [(13, "email"), (26, "email")]
+    assert result.created == 28 and result.dry_run and not result.committed
+    with registry.transaction() as env:
+        assert env["orm.partner"].search_count([]) == before
+
+
+def test_required_field_missing_in_the_file_or_in_a_row_is_an_error(world):
+    registry, _ = world
+    with registry.transaction() as env:
+        with pytest.raises(ImportFileError, match="Order is required"):
+            importer.import_file(env, "orm.order.line", _csv("product\nx\n"), "l.csv")
+        result = importer.import_file(
+            env, "orm.partner", _csv("name,email\n,a@example.com\nOk,\n"), "p.csv"
+        )
+    assert [(e["row"], e["column"], e["message"]) for e in result.errors] == [
+        (2, "name", "This field is required.")
+    ]
+
+
+def test_external_id_column_updates_named_records_and_creates_the_others(world):
+    registry, _ = world
+    with registry.transaction() as env:
+        first = importer.import_file(
+            env, "orm.partner", _csv("id,name\nmine.gamma,Gamma\ndelta,Delta\n"), "p.csv"
+        )
+        assert first.created == 2 and first.errors == []
+        gamma = env.ref("mine.gamma")
+        delta = env.ref("__import__.delta")
+        again = importer.import_file(
+            env,
+            "orm.partner",
+            _csv("id,name\nmine.gamma,Gamma 2\n__import__.delta,Delta 2\nfx_orm.nope,X\n"),
+            "p.csv",
+            skip_errors=True,
+        )
+        names = {p.id: p.name for p in env["orm.partner"].search([])}
+    assert again.updated == 2 and again.created == 0
+    assert _errors(again) == [(4, "id")]  # new ids in an addon's namespace are refused
+    assert names[gamma.id] == "Gamma 2" and names[delta.id] == "Delta 2"
+
+
+def test_many2one_by_name_costs_one_query_per_column_not_per_row(world):
+    registry, _ = world
+
+    def lookups(count):
+        lines = ["name,partner_id"] + [f"SO{i},{('Acme', 'Beta')[i % 2]}" for i in range(count)]
+        db = registry.db
+        executed = []
+        original = db.execute_sql
+
+        def counting(sql, params=None, *args, **kwargs):
+            executed.append(sql)
+            return original(sql, params, *args, **kwargs)
+
+        db.execute_sql = counting
+        try:
+            with registry.transaction() as env:
+                result = importer.import_file(env, "orm.order", _csv("\n".join(lines)), "o.csv")
+        finally:
+            db.execute_sql = original
+        assert result.created == count
+        return [sql for sql in executed if "orm_partner" in sql and sql.startswith("SELECT")]
+
+    assert len(lookups(10)) == len(lookups(300))
+
+
+def test_xlsx_with_typed_cells_imports(world):
+    registry, _ = world
+    content = _xlsx(
+        [
+            ["Title", "Expected revenue", "Deadline", "Active", "Stage"],
+            ["X1", 1500.25, datetime.datetime(2024, 5, 6), True, "Won"],
+            ["X2", 7, "06.05.2024", False, None],
+            [None, None, None, None, None],
+            ["X3", "12,5", None, None, "lost"],
+        ]
+    )
+    with registry.transaction() as env:
+        result = importer.import_file(env, "acc.lead", content, "leads.xlsx")
+        rows = env["acc.lead"].browse(result.ids).read(
+            ["name", "expected_revenue", "date_deadline", "active", "stage"]
+        )
+    assert result.errors == []
+    assert [tuple(r[k] for k in list(r)[1:]) for r in rows] == [
+        ("X1", Decimal("1500.25"), datetime.date(2024, 5, 6), True, "won"),
+        ("X2", Decimal("7.00"), datetime.date(2024, 5, 6), False, "new"),
+        ("X3", Decimal("12.50"), None, True, "lost"),
+    ]
+
+
+def test_xlsx_errors_give_the_spreadsheet_row_number(world):
+    registry, _ = world
+    content = _xlsx([["name", "partner_id"], ["A", "Acme"], [None, None], ["B", "Ghost"]])
+    with registry.transaction() as env:
+        result = importer.import_file(env, "orm.order", content, "o.xlsx")
+    assert _errors(result) == [(4, "partner_id")]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_reimports_as_updates_of_the_same_records(world, fmt):
+    registry, uid = world
+    paths = ["id", "name", "user_id/id", "stage", "expected_revenue", "date_deadline"]
+    paths += ["active", "tag_ids/id", "partner_name", "email_from"]
+    with registry.transaction() as env:
+        tags = env["acc.tag"].search([])
+        env["acc.lead"].create(
+            [
+                {
+                    "name": "R1",
+                    "user_id": uid["anna"],
+                    "stage": "won",
+                    "expected_revenue": "1234.50",
+                    "date_deadline": datetime.date(2024, 2, 29),
+                    "tag_ids": [(6, 0, tags.ids)],
+                    "partner_name": "=cmd|' /C calc'!A0",
+                    "email_from": "-@example.com",
+                },
+                {"name": "R2", "user_id": uid["boris"], "active": False},
+            ]
+        )
+        leads = env["acc.lead"].with_context(active_test=False).search([])
+        fields = ["name", "user_id", "stage", "expected_revenue", "date_deadline", "active"]
+        fields += ["tag_ids", "partner_name", "email_from"]
+        before = leads.read(fields)
+        content, _mime, filename = export_xlsx.export_records(
+            env, "acc.lead", paths, ids=leads.ids, fmt=fmt
+        )
+    with registry.transaction() as env:
+        result = importer.import_file(env, "acc.lead", content, filename)
+        after = env["acc.lead"].with_context(active_test=False).search([]).read(fields)
+    assert result.errors == [] and (result.created, result.updated) == (0, 2)
+    assert after == before
+
+
+def test_export_by_domain_with_relation_paths(world):
+    registry, _ = world
+    with registry.transaction() as env:
+        acme = env["orm.partner"].search([("name", "=", "Acme")])
+        env["orm.order"].create([{"name": "SO1", "partner_id": acme.id}, {"name": "SO2"}])
+        content, mime, filename = export_xlsx.export_records(
+            env, "orm.order", ["name", "partner_id/email"], domain=[("partner_id", "!=", False)]
+        )
+    assert filename == "orm.order.csv" and mime.startswith("text/csv")
+    assert content.decode("utf-8-sig").splitlines() == [
+        "name,partner_id/email",
+        "SO1,acme@example.com",
+    ]
+
+
+def test_import_goes_through_the_users_rights(world):
+    registry, uid = world
+    with registry.transaction(uid=uid["anna"]) as env:
+        content = _csv("name,cost\nA,1\n")
+        shown = importer.preview(env, "acc.lead", content)
+        assert shown["mapping"] == ["name", None]  # a restricted field is not offered
+        assert "cost" not in dict(shown["options"])
+        with pytest.raises(ImportFileError, match='"cost"'):
+            importer.import_file(env, "acc.lead", content, "l.csv", mapping=["name", "cost"])
+        result = importer.import_file(
+            env, "acc.lead", _csv("name,user_id\nMine,Anna\nHis,Boris\n"), "l.csv"
+        )
+        assert _errors(result) == [(3, "")]
+        assert not result.committed
+    with registry.transaction(uid=uid["anna"]) as env:
+        with pytest.raises(AccessError):
+            importer.import_file(env, "orm.partner", _csv("name\nX\n"), "p.csv")
+        assert env["acc.lead"].sudo().search_count([]) == 0
+
+
+def test_the_chosen_mapping_is_remembered_per_user_and_model(world):
+    registry, uid = world
+    with registry.transaction() as env:
+        mappings = env["base_import.mapping"]
+        mappings.remember(uid["anna"], "orm.partner", ["Full name", "Mail"], ["name", ""])
+        mappings.remember(uid["anna"], "orm.partner", ["Mail"], ["email"])
+        content = _csv("Full name,Mail\nGamma,g@example.com\n")
+        mine = importer.preview(
+            env, "orm.partner", content, saved=mappings.saved(uid["anna"], "orm.partner")
+        )
+        theirs = importer.preview(
+            env, "orm.partner", content, saved=mappings.saved(uid["boris"], "orm.partner")
+        )
+        other_model = mappings.saved(uid["anna"], "orm.order")
+    assert mine["mapping"] == ["name", "email"]
+    assert theirs["mapping"] == [None, None]
+    assert other_model == {}
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "message"),
+    [
+        (b"", "x.csv", "empty"),
+        (b"PK\x03\x04garbage", "x.xlsx", "XLSX"),
+        (b"\x00\x01\x02binary", "x.bin", "neither CSV"),
+        (b"\n\n", "x.csv", "column names"),
+    ],
+)
+def test_unreadable_files_are_refused_with_a_clear_message(world, content, filename, message):
+    registry, _ = world
+    with registry.transaction() as env:
+        with pytest.raises(ImportFileError, match=message):
+            importer.preview(env, "orm.partner", content, filename)
