@@ -103,9 +103,13 @@ def test_spreadsheet_values_in_russian_and_english_formats_are_converted(world):
     with registry.transaction() as env:
         result = importer.import_file(env, "acc.lead", content, "leads.csv")
         assert result.errors == []
-        rows = env["acc.lead"].browse(result.ids).read(
-            ["name", "user_id", "stage", "expected_revenue", "date_deadline", "active"]
-            + ["tag_ids", "partner_name"]
+        rows = (
+            env["acc.lead"]
+            .browse(result.ids)
+            .read(
+                ["name", "user_id", "stage", "expected_revenue", "date_deadline", "active"]
+                + ["tag_ids", "partner_name"]
+            )
         )
         tags = {t.name: t.id for t in env["acc.tag"].search([])}
     anna, boris = world[1]["anna"], world[1]["boris"]
@@ -132,7 +136,16 @@ def test_spreadsheet_values_in_russian_and_english_formats_are_converted(world):
             sorted([tags["vip"], tags["cold"]]),
             "=HYPERLINK(1)",
         ),
-        ("L2", boris, "lost", Decimal("1000000.50"), datetime.date(2024, 4, 1), False, [], "-minus"),
+        (
+            "L2",
+            boris,
+            "lost",
+            Decimal("1000000.50"),
+            datetime.date(2024, 4, 1),
+            False,
+            [],
+            "-minus",
+        ),
         ("L3", anna, "new", Decimal("-7.10"), None, True, [tags["cold"]], "plain"),
     ]
     assert all(isinstance(r["expected_revenue"], Decimal) for r in rows)
@@ -262,8 +275,10 @@ def test_xlsx_with_typed_cells_imports(world):
     )
     with registry.transaction() as env:
         result = importer.import_file(env, "acc.lead", content, "leads.xlsx")
-        rows = env["acc.lead"].browse(result.ids).read(
-            ["name", "expected_revenue", "date_deadline", "active", "stage"]
+        rows = (
+            env["acc.lead"]
+            .browse(result.ids)
+            .read(["name", "expected_revenue", "date_deadline", "active", "stage"])
         )
     assert result.errors == []
     assert [tuple(r[k] for k in list(r)[1:]) for r in rows] == [
@@ -382,6 +397,5 @@ def test_the_chosen_mapping_is_remembered_per_user_and_model(world):
 )
 def test_unreadable_files_are_refused_with_a_clear_message(world, content, filename, message):
     registry, _ = world
-    with registry.transaction() as env:
-        with pytest.raises(ImportFileError, match=message):
-            importer.preview(env, "orm.partner", content, filename)
+    with registry.transaction() as env, pytest.raises(ImportFileError, match=message):
+        importer.preview(env, "orm.partner", content, filename)
