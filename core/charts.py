@@ -192,24 +192,35 @@ def _legend(canvas: _Canvas, names: Sequence[str], top: float) -> float:
 # -- axes -------------------------------------------------------------------------------------
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[Decimal]:
-    """Round tick values (steps of 1, 2, 2.5, 5 × 10ⁿ) covering ``low..high`` and zero."""
+def nice_ticks(low: float, high: float) -> list[Decimal]:
+    """Round tick values (steps of 1, 2, 2.5, 5 × 10ⁿ) covering ``low..high`` and zero,
+    4 to 8 intervals, choosing the tightest range (least empty space)."""
     low, high = min(low, 0.0), max(high, 0.0)
     if high == low:
         high = low + 1
-    raw = (high - low) / count
-    exponent = math.floor(math.log10(raw))
-    step = None
-    for mantissa in ("1", "2", "2.5", "5", "10"):
+    best = None
+    for count in (5, 4, 6, 7, 8):
+        ticks = _ticks(low, high, count)
+        if len(ticks) <= 9 and (best is None or ticks[-1] - ticks[0] < best[-1] - best[0]):
+            best = ticks
+    return best or _ticks(low, high, 5)
+
+
+def _ticks(low: float, high: float, count: int) -> list[Decimal]:
+    raw = Decimal(repr((high - low) / count))
+    exponent = raw.adjusted()
+    step = Decimal(10).scaleb(exponent)
+    for mantissa in ("1", "2", "2.5", "5"):
         candidate = Decimal(mantissa).scaleb(exponent)
-        if candidate >= Decimal(repr(raw)):
+        if candidate >= raw:
             step = candidate
             break
-    step = step or Decimal(10).scaleb(exponent)
-    start = Decimal(math.floor(Decimal(repr(low)) / step)) * step
-    end = Decimal(math.ceil(Decimal(repr(high)) / step)) * step
+    start = math.floor(Decimal(repr(low)) / step) * step
+    end = math.ceil(Decimal(repr(high)) / step) * step
     steps = int((end - start) / step)
-    return [start + step * i for i in range(steps + 1)]
+    # Plain numbers (50000, 0.25), not Decimal's exponent forms (5E+4), for any formatter.
+    quantum = Decimal(1).scaleb(min(step.normalize().as_tuple().exponent, 0))
+    return [(start + step * i).quantize(quantum) for i in range(steps + 1)]
 
 
 class _Axes:

@@ -192,3 +192,21 @@ def test_the_same_svg_goes_into_a_pdf():
     without = weasyprint.HTML(string=page.format("x", "")).write_pdf()
     assert with_chart.startswith(b"%PDF")
     assert len(with_chart) > len(without) + 1000
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (
+            -15000,
+            300000,
+            ["-50000", "0", "50000", "100000", "150000", "200000", "250000", "300000"],
+        ),
+        (0, 5, ["0", "1", "2", "3", "4", "5"]),
+        (-3, -1, ["-3", "-2", "-1", "0"]),
+        (0, 1.7, ["0.00", "0.25", "0.50", "0.75", "1.00", "1.25", "1.50", "1.75"]),
+        (0, 0, ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]),
+    ],
+)
+def test_axis_ticks_are_round_numbers_from_zero_covering_the_data(low, high, expected):
+    assert [str(t) for t in charts.nice_ticks(low, high)] == expected
