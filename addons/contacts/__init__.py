@@ -8,3 +8,15 @@ from . import models
 @hookimpl
 def register_models():
     return models.MODELS
+
+
+@hookimpl
+def addon_installed(env, addon):
+    # On a demo database the demo user is a salesman, so that signing in as him shows
+    # what "own documents" means; his demo partners are assigned to him.
+    if addon != "contacts":
+        return
+    demo_user = env.ref("base.user_demo", raise_if_not_found=False)
+    if demo_user:
+        group = env.ref("contacts.group_sale_salesman")
+        demo_user.write({"groups_id": [(4, group.id)]})

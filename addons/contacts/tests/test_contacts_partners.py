@@ -157,3 +157,20 @@ def test_salesman_sees_own_and_unassigned_partners_manager_sees_all(contacts, ma
         env["res.partner"].browse(annas.id).write({"name": "Чужой"})
     with contacts.transaction(boss.id) as env:
         assert env["res.partner"].search_count([]) == 4
+
+
+def test_demo_partners_are_valid_and_the_demo_salesman_sees_only_his(shipped):
+    registry = shipped.install(["contacts"], demo=True)
+    env = registry.env(su=True)
+    Partner = env["res.partner"]
+    companies = Partner.search([("is_company", "=", True)])
+    assert len(companies) == 50
+    assert all(c.vat and c.city and c.bank_ids for c in companies)
+    assert Partner.search_count([("parent_id", "!=", False)]) >= 50
+    # Generated with care: the demo data holds no duplicates of itself.
+    found = Partner.find_duplicates(companies.read(["vat", "kpp", "phone", "email"]))
+    assert [f for f in found if f] == []
+    demo = env.ref("base.user_demo")
+    with registry.transaction(demo.id) as user_env:
+        visible = user_env["res.partner"].search([])
+        assert visible and set(visible.mapped("user_id.id")) == {demo.id}
