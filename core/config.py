@@ -50,6 +50,9 @@ SCHEMA: dict[str, Key] = {
     "jobs.sqlite_path": Key("str", "a file path"),
     "jobs.redis_url": Key("str", "a redis:// URL"),
     "jobs.workers": Key("int", "a number of worker threads from 1 to 64", minimum=1, maximum=64),
+    "api.count_limit": Key("int", "a whole number >= 0 (0: exact counts)", minimum=0),
+    "api.rate_limit": Key("int", "a whole number of requests >= 0 (0: no limit)", minimum=0),
+    "api.rate_window_seconds": Key("int", "seconds from 1 to 86400", minimum=1, maximum=86400),
 }
 OPTIONAL_EMPTY = {"mail.smtp_user", "mail.smtp_password"}
 

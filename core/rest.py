@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import datetime
 import functools
-import hmac
 import inspect
 import io
 import json
@@ -24,12 +23,12 @@ import re
 from decimal import Decimal
 
 import marshmallow as ma
-from flask import Blueprint, Response, current_app, g, request, session
+import orjson
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, PathConverter, Rule
 
 from . import schemas as S
-from .env import SUPERUSER_ID
 from .exceptions import (
     AccessError,
     ConflictError,
@@ -39,6 +38,8 @@ from .exceptions import (
     ValidationError,
 )
 from .export import ExportError, export_rows
+from .rest_auth import SAFE_METHODS, ApiError, authenticate
+from .rest_search import search_page
 
 _logger = logging.getLogger(__name__)
 
@@ -48,22 +49,20 @@ bp.kontora_csrf_exempt = True  # checked here, for cookie sessions only
 MAX_BODY = 16 * 2**20
 MAX_CREATE = 1000
 MAX_NESTING = 100
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_KEY = re.compile(r"^kt_[0-9a-f]{8}_[A-Za-z0-9_-]{16,128}$")
 _CATCH_ALL = ("api_v1.unknown_route", "api_v1.api_root")
 
 
-class ApiError(Exception):
-    """An error answered as is: status, machine code, message and optional field messages."""
-
-    def __init__(self, status, code, message, fields=None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields
-
-
 # -- responses -------------------------------------------------------------------------------------------
-def _dumps(payload) -> str:
-    return json.dumps(payload, ensure_ascii=False, default=_fallback)
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _dumps(payload) -> bytes:
+    # orjson is several times faster than json on the 80-record pages the API serves;
+    # dates still go through jsonable so both paths give the same text.
+    try:
+        return orjson.dumps(payload, default=_fallback, option=_ORJSON_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError):  # e.g. integers beyond 64 bits
+        return json.dumps(payload, ensure_ascii=False, default=_fallback).encode()
 
 
 def _fallback(value):
@@ -100,18 +99,20 @@ def _json_response(payload, status=200, headers=None) -> Response:
     return response
 
 
-def _error_response(status, code, message, fields=None) -> Response:
+def _error_response(status, code, message, fields=None, headers=None) -> Response:
     error = {"code": code, "message": message}
     if fields:
         error["fields"] = jsonable(fields)
-    headers = {"WWW-Authenticate": 'Bearer realm="kontora"'} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="kontora"'
     return _json_response({"error": error}, status, headers)
 
 
 def _error_for(exc) -> Response:
     """The JSON response of an exception raised while serving a request."""
     if isinstance(exc, ApiError):
-        return _error_response(exc.status, exc.code, exc.message, exc.fields)
+        return _error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
     if isinstance(exc, ma.ValidationError):
         return _error_response(
             422, "validation_error", "Some values are not valid", _field_messages(exc.messages)
@@ -255,60 +256,6 @@ def _field_names(model, text):
     return list(dict.fromkeys(names))
 
 
-# -- authentication ------------------------------------------------------------------------------------
-def _authenticate(registry):
-    """The user id and language of this request; 401 without valid credentials."""
-    header = request.headers.get("Authorization")
-    if header is not None:
-        scheme, _, token = header.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not _KEY.match(token):
-            raise ApiError(401, "unauthorized", "Send an API key: Authorization: Bearer <key>")
-        with registry.transaction(write=False) as env:
-            uid = env["res.users"].sudo().api_key_user(token)
-            lang = _user_lang(env, uid)
-        if not uid or uid == SUPERUSER_ID:
-            raise ApiError(
-                401,
-                "unauthorized",
-                "The API key is unknown, revoked or expired, or its user archived",
-            )
-        return uid, lang
-    uid = _session_uid()
-    if uid is None or uid == SUPERUSER_ID:
-        raise ApiError(
-            401, "unauthorized", "Sign in or send an API key: Authorization: Bearer <key>"
-        )
-    if request.method not in SAFE_METHODS:
-        expected = session.get("csrf_token")
-        sent = request.headers.get("X-CSRF-Token") or ""
-        if (
-            not isinstance(expected, str)
-            or not expected
-            or not hmac.compare_digest(sent.encode(), expected.encode())
-        ):
-            raise ApiError(403, "csrf", "Send the session's CSRF token in the X-CSRF-Token header")
-    with registry.transaction(write=False) as env:
-        lang = _user_lang(env, uid)
-    return uid, lang
-
-
-def _session_uid():
-    """The signed-in user of the web session (checked against the database), or None."""
-    if "uid" not in session:
-        return None
-    from .web_auth import session_uid
-
-    return session_uid()
-
-
-def _user_lang(env, uid):
-    if not uid:
-        return None
-    user = env["res.users"].sudo().browse(uid)
-    return user.lang or None
-
-
 # -- the request wrapper -----------------------------------------------------------------------------
 def api_route(rule, methods):
     """Register a view ``view(env, **url_values)``: authentication, one transaction, errors."""
@@ -319,7 +266,7 @@ def api_route(rule, methods):
         def endpoint(**values):
             try:
                 registry = g.registry
-                uid, lang = _authenticate(registry)
+                uid, lang = authenticate(registry)
                 context = {"lang": lang} if lang else {}
                 with registry.transaction(uid=uid, context=context, write=write) as env:
                     response = view(env, **values)
@@ -384,11 +331,26 @@ def search_records(env, model):
     params = _params(S.SearchParams)
     domain = _domain(params.get("domain"))
     names = _field_names(Model, params.get("fields"))
-    records = Model.search(
-        domain, order=params.get("order") or None, limit=params["limit"], offset=params["offset"]
+    records, total, exact = search_page(
+        Model,
+        domain,
+        order=params.get("order") or None,
+        limit=params["limit"],
+        offset=params["offset"],
+        count_limit=_config(env, "api.count_limit", 0),
     )
-    total = Model.search_count(domain)
-    return _json_response({"count": total, "records": _dump(Model, records.read(names))})
+    payload = {"count": total, "records": _dump(Model, records.read(names))}
+    if not exact:
+        payload["count_limited"] = True
+    return _json_response(payload)
+
+
+def _config(env, key, default):
+    config = env.registry.config
+    try:
+        return config[key] if config is not None else default
+    except KeyError:
+        return default
 
 
 @api_route("/<model>", ["POST"])

@@ -119,7 +119,8 @@ class Money(_Documented, ma.fields.Field):
 
 
 class UTCDateTime(_Documented, ma.fields.DateTime):
-    """RFC 3339 on output (always UTC, ``Z``); on input any offset, or none for UTC."""
+    """RFC 3339 on output (always UTC, ``Z``, with microseconds when there are any, so a
+    ``write_date`` sent back is exactly the one read); on input any offset, or none for UTC."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -128,7 +129,7 @@ class UTCDateTime(_Documented, ma.fields.DateTime):
             value = datetime.datetime.fromisoformat(value)
         if value.tzinfo is not None:
             value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-        return value.isoformat(timespec="seconds") + "Z"
+        return value.isoformat() + "Z"
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
@@ -243,20 +244,37 @@ class ModelSchemas:
     def dump(self, rows) -> list[dict]:
         """``self.read.dump(rows, many=True)``, without marshmallow's per-value overhead
         (the converters come from the read schema's own fields, so the shape is the same)."""
+        if not rows:
+            return []
         output = self._output
-        return [
-            {
-                name: (value if (convert := output[name]) is None else convert(value))
-                for name, value in row.items()
-                if name in output
-            }
-            for row in rows
-        ]
+        keys = tuple(name for name in rows[0] if name in output)
+        converted = [(name, output[name]) for name in keys if output[name] is not None]
+        result = []
+        for row in rows:
+            if row.keys() != rows[0].keys():  # rows of one read() share their keys
+                keys = tuple(name for name in row if name in output)
+                converted = [(name, output[name]) for name in keys if output[name] is not None]
+            item = {name: row[name] for name in keys}
+            for name, convert in converted:
+                item[name] = convert(item[name])
+            result.append(item)
+        return result
 
 
 def _output_converter(field):
     """How one read-schema field turns a ``read()`` value into JSON (None: as it is)."""
-    if isinstance(field, Money | UTCDateTime | Many2oneRead | Base64Bytes | StrictBoolean):
+    if isinstance(field, UTCDateTime):
+        serialize = field._serialize
+
+        def moment(value):
+            if value is None:
+                return None
+            if isinstance(value, datetime.datetime) and value.tzinfo is None:
+                return value.isoformat() + "Z"  # the usual naive UTC value, directly
+            return serialize(value, None, None)
+
+        return moment
+    if isinstance(field, Money | Many2oneRead | Base64Bytes | StrictBoolean):
         serialize = field._serialize
         return lambda value: serialize(value, None, None)
     if isinstance(field, ma.fields.Date):

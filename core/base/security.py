@@ -306,25 +306,45 @@ class UsersSecurity(Model):
     @api.model
     def api_key_user(self, secret: str):
         """The active user an API key belongs to, or None (unknown, revoked, expired)."""
+        found = self.api_key_lookup(secret)
+        return found[1] if found else None
+
+    @api.model
+    def api_key_lookup(self, secret: str):
+        """``(key id, user id, last_used)`` of a valid key of an active user, or None."""
         parts = (secret or "").split("_", 2)  # the random part may contain "_" itself
         if len(parts) != 3 or parts[0] != "kt":
             return None
         # One plain query: this runs on every API request.
         db = self.env.db
         cursor = db.execute_sql(
-            "SELECT k.key_hash, k.expires_at, k.user_id, u.active FROM res_users_apikey k "
-            f"JOIN res_users u ON u.id = k.user_id WHERE k.prefix = {db.param} AND k.active = {db.param}",
+            "SELECT k.key_hash, k.expires_at, k.user_id, u.active, k.id, k.last_used "
+            "FROM res_users_apikey k JOIN res_users u ON u.id = k.user_id "
+            f"WHERE k.prefix = {db.param} AND k.active = {db.param}",
             (parts[1], True),
         )
-        expires_column = self.env.registry.tables["res.users.apikey"].expires_at
+        table = self.env.registry.tables["res.users.apikey"]
         digest = hash_secret(secret)
-        for key_hash, expires_at, user_id, active in cursor.fetchall():
+        for key_hash, expires_at, user_id, active, key_id, last_used in cursor.fetchall():
             if hmac.compare_digest(key_hash, digest):
-                expires_at = expires_column.python_value(expires_at) if expires_at else None
-                if expires_at and expires_at < utcnow():
+                expires_at = table.expires_at.python_value(expires_at) if expires_at else None
+                if (expires_at and expires_at < utcnow()) or not active:
                     return None
-                return user_id if active else None
+                last_used = table.last_used.python_value(last_used) if last_used else None
+                return key_id, user_id, last_used
         return None
+
+    @api.model
+    def api_key_touch(self, key_id: int, now, every: datetime.timedelta):
+        """Record that a key was used, unless that was recorded less than ``every`` ago
+        (one plain UPDATE: no history, no write_date, so no conflict with the user's edits)."""
+        db = self.env.db
+        column = self.env.registry.tables["res.users.apikey"].last_used
+        db.execute_sql(
+            f"UPDATE res_users_apikey SET last_used = {db.param} WHERE id = {db.param} "
+            f"AND (last_used IS NULL OR last_used < {db.param})",
+            (column.db_value(now), key_id, column.db_value(now - every)),
+        )
 
     # -- rights -----------------------------------------------------------------------------------------
     def copy_rights_to(self, target):

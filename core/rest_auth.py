@@ -1,0 +1,183 @@
+"""Who is calling the REST API: API keys or the web session, the rate limit, key use.
+
+``authenticate(registry)`` returns ``(uid, lang)`` or raises ``ApiError`` (401, 403 for a
+missing CSRF token, 429 past the rate limit). It reads in one short read-only transaction;
+a key's ``last_used`` is written at most once a minute per key (and per process), in its
+own small transaction, so an ordinary GET never takes a write lock.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hmac
+import math
+import re
+import threading
+import time
+
+from flask import request, session
+
+from .env import SUPERUSER_ID
+from .models import utcnow
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+KEY_TOUCH_EVERY = datetime.timedelta(minutes=1)
+_KEY = re.compile(r"^kt_[0-9a-f]{8}_[A-Za-z0-9_-]{16,128}$")
+
+
+class ApiError(Exception):
+    """An error answered as is: status, machine code, message and optional field messages."""
+
+    def __init__(self, status, code, message, fields=None, headers=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+        self.headers = headers or {}
+
+
+def authenticate(registry):
+    """The user id and language of this request; 401 without valid credentials."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not _KEY.match(token):
+            raise ApiError(401, "unauthorized", "Send an API key: Authorization: Bearer <key>")
+        with registry.transaction(write=False) as env:
+            found = env["res.users"].sudo().api_key_lookup(token)
+            uid = found[1] if found else None
+            lang = _user_lang(env, uid)
+        if not uid or uid == SUPERUSER_ID:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "The API key is unknown, revoked or expired, or its user archived",
+            )
+        key_id, _uid, last_used = found
+        check_rate(registry, ("key", key_id))
+        _touch_key(registry, key_id, last_used)
+        return uid, lang
+    uid = _session_uid()
+    if uid is None or uid == SUPERUSER_ID:
+        raise ApiError(
+            401, "unauthorized", "Sign in or send an API key: Authorization: Bearer <key>"
+        )
+    if request.method not in SAFE_METHODS:
+        expected = session.get("csrf_token")
+        sent = request.headers.get("X-CSRF-Token") or ""
+        if (
+            not isinstance(expected, str)
+            or not expected
+            or not hmac.compare_digest(sent.encode(), expected.encode())
+        ):
+            raise ApiError(403, "csrf", "Send the session's CSRF token in the X-CSRF-Token header")
+    check_rate(registry, ("user", uid))
+    with registry.transaction(write=False) as env:
+        lang = _user_lang(env, uid)
+    return uid, lang
+
+
+def _session_uid():
+    """The signed-in user of the web session (checked against the database), or None."""
+    if "uid" not in session:
+        return None
+    from .web_auth import session_uid
+
+    return session_uid()
+
+
+def _user_lang(env, uid):
+    if not uid:
+        return None
+    user = env["res.users"].sudo().browse(uid)
+    return user.lang or None
+
+
+# -- last use of a key --------------------------------------------------------------------------------
+_touched: dict = {}
+_touched_lock = threading.Lock()
+
+
+def _touch_key(registry, key_id, last_used):
+    """Store ``last_used`` when it is a minute old; at most once a minute per key here."""
+    now = utcnow()
+    if last_used is not None and now - last_used < KEY_TOUCH_EVERY:
+        return
+    marker = (id(registry), key_id)
+    with _touched_lock:
+        previous = _touched.get(marker)
+        if previous is not None and now - previous < KEY_TOUCH_EVERY:
+            return  # another thread of this process has just done it
+        _touched[marker] = now
+        if len(_touched) > 10_000:
+            _touched.clear()
+    try:
+        with registry.transaction(write=True) as env:
+            env["res.users"].sudo().api_key_touch(key_id, now, KEY_TOUCH_EVERY)
+    except Exception:  # a busy database must not fail the request; next minute will do
+        import logging
+
+        logging.getLogger(__name__).warning("could not record the use of API key %s", key_id)
+
+
+# -- rate limit -----------------------------------------------------------------------------------------
+class RateLimiter:
+    """A token bucket per caller: ``limit`` requests per ``window`` seconds, refilled
+    continuously, so a caller may burst up to the limit and then goes at the average rate."""
+
+    def __init__(self, limit: int, window: float, clock=time.monotonic):
+        self.limit, self.window, self.clock = limit, float(window), clock
+        self.rate = limit / self.window
+        self._buckets: dict = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, caller) -> float:
+        """0 when the request may go ahead (and counts it), else seconds to wait."""
+        now = self.clock()
+        with self._lock:
+            tokens, since = self._buckets.get(caller, (float(self.limit), now))
+            tokens = min(float(self.limit), tokens + (now - since) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[caller] = (tokens - 1.0, now)
+                if len(self._buckets) > 100_000:  # forget full buckets of idle callers
+                    self._buckets = {
+                        k: v for k, v in self._buckets.items() if v[0] < self.limit - 1
+                    }
+                return 0.0
+            self._buckets[caller] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+
+_limiters: dict = {}
+_limiters_lock = threading.Lock()
+
+
+def limiter_for(registry) -> RateLimiter | None:
+    """This process's limiter for the registry's configuration (None: no limit)."""
+    config = registry.config
+    limit = config.get("api.rate_limit", 0) if config is not None else 0
+    if not limit:
+        return None
+    window = config.get("api.rate_window_seconds", 60)
+    key = (id(config), limit, window)
+    with _limiters_lock:
+        found = _limiters.get(key)
+        if found is None:
+            found = _limiters[key] = RateLimiter(limit, window)
+        return found
+
+
+def check_rate(registry, caller):
+    """429 with ``Retry-After`` (whole seconds) when the caller is over the rate limit."""
+    limiter = limiter_for(registry)
+    if limiter is None:
+        return
+    wait = limiter.acquire(caller)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            "too_many_requests",
+            f"Too many requests: at most {limiter.limit} per {int(limiter.window)} s; "
+            f"try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
