@@ -281,35 +281,40 @@ def _aggregates(measures) -> list[str]:
 # -- values -----------------------------------------------------------------------------------
 
 
-class _Acc:
-    """Running count, sums and value counts of one cell or total."""
+def _add(target: list, vector: list):
+    """Add a group's aggregates into a running total (``None`` = nothing yet)."""
+    for index, value in enumerate(vector):
+        if value is not None:
+            current = target[index]
+            target[index] = value if current is None else current + value
 
-    __slots__ = ("values",)
 
-    def __init__(self):
-        self.values: dict[str, object] = {}
+def _finisher(measures, aggregates):
+    """A function from an aggregates vector to the measures' values."""
+    position = {spec: index for index, spec in enumerate(aggregates)}
+    plan = [
+        (
+            m.func,
+            m.field,
+            position[COUNT if m.func == "count" else f"{m.field.name}:sum"],
+            position.get(f"{m.field.name}:count") if m.field is not None else None,
+        )
+        for m in measures
+    ]
 
-    def add(self, group: dict, specs):
-        for spec in specs:
-            value = group.get(spec)
-            if value is None:
-                continue
-            current = self.values.get(spec)
-            self.values[spec] = value if current is None else current + value
-
-    def result(self, measures) -> list:
+    def finish(vector) -> list:
         out = []
-        for m in measures:
-            if m.func == "count":
-                out.append(self.values.get(COUNT, 0))
-                continue
-            total = self.values.get(f"{m.field.name}:sum")
-            if m.func == "sum":
-                out.append(total if total is not None else _zero(m.field))
-                continue
-            count = self.values.get(f"{m.field.name}:count", 0)
-            out.append(_average(m.field, total, count))
+        for func, fld, first, second in plan:
+            value = vector[first]
+            if func == "count":
+                out.append(value or 0)
+            elif func == "sum":
+                out.append(value if value is not None else _zero(fld))
+            else:
+                out.append(_average(fld, value, vector[second]))
         return out
+
+    return finish
 
 
 def _zero(fld):
@@ -473,22 +478,27 @@ def pivot(env, model, domain=None, rows=(), cols=(), measures=(COUNT,)) -> Pivot
     table = PivotTable(model, row_dims, col_dims, measure_list, lang=lang)
     table.row_headers = _headers(row_dims, groups, orders, lang, 0)
     table.col_headers = _headers(col_dims, groups, orders, lang, len(row_dims))
-    cells, row_acc, col_acc, grand = {}, {}, {}, _Acc()
-    split = len(row_dims)
+    # Cells, rows, columns and the grand total add up the groups' aggregates.
+    finish = _finisher(measure_list, aggregates)
+    split, width = len(row_dims), len(aggregates)
+    cells, row_acc, col_acc, grand = {}, {}, {}, [None] * width
     for g in groups:
         key = tuple(_key(g[s]) for s in specs)
         row_key, col_key = key[:split], key[split:]
-        cells.setdefault((row_key, col_key), _Acc()).add(g, aggregates)
-        row_acc.setdefault(row_key, _Acc()).add(g, aggregates)
-        col_acc.setdefault(col_key, _Acc()).add(g, aggregates)
-        grand.add(g, aggregates)
+        vector = [g[a] for a in aggregates]
+        # Usually one group per cell, but booleans read NULL and false alike: add up.
+        cell = cells.setdefault((row_key, col_key), [None] * width)
+        _add(cell, vector)
+        _add(row_acc.setdefault(row_key, [None] * width), vector)
+        _add(col_acc.setdefault(col_key, [None] * width), vector)
+        _add(grand, vector)
     if row_dims and col_dims:
-        table.cells = {k: acc.result(measure_list) for k, acc in cells.items()}
+        table.cells = {k: finish(v) for k, v in cells.items()}
     if row_dims:
-        table.row_totals = {k: acc.result(measure_list) for k, acc in row_acc.items()}
+        table.row_totals = {k: finish(v) for k, v in row_acc.items()}
     if col_dims:
-        table.col_totals = {k: acc.result(measure_list) for k, acc in col_acc.items()}
-    table.total = grand.result(measure_list)
+        table.col_totals = {k: finish(v) for k, v in col_acc.items()}
+    table.total = finish(grand)
     return table
 
 
