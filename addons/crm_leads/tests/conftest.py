@@ -82,6 +82,16 @@ def reports(crm):
 
 
 @pytest.fixture
+def capture(crm):
+    return crm_module("capture")
+
+
+@pytest.fixture
+def convert(crm):
+    return crm_module("convert")
+
+
+@pytest.fixture
 def world(crm, shipped):
     """Users sales_a, sales_b (own documents) and manager (all documents), a team "Website"
     giving its leads round robin to A and B, and a web form feeding that team."""
