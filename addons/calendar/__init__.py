@@ -13,3 +13,18 @@ def register_models():
 @hookimpl
 def register_jobs():
     return digest.JOBS
+
+
+@hookimpl
+def register_views():
+    # Imported here: the view classes belong to the web client, which the models do not need.
+    from . import views
+
+    return views.declarations()
+
+
+@hookimpl
+def register_dashboard():
+    from . import views
+
+    return views.widgets()

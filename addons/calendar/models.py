@@ -247,33 +247,46 @@ class Activity(Model):
     # -- actions --------------------------------------------------------------------------------
     def action_done(self, result=None):
         """Mark the activities done with a result; the result goes to the linked record's
-        history. A result is required: what happened is the point of the record."""
-        if not result or not str(result).strip():
+        history. A result is required: what happened is the point of the record.
+
+        Without ``result`` each activity's own ``result`` field is used (the form: type the
+        result, then press the button)."""
+        if not self:
+            return True
+        if result is not None and not isinstance(result, str):
+            raise ValidationError(translate(self.env, "The result is text"), "result")
+        result = (result or "").strip() or None
+        if result is None and any(not (a.result or "").strip() for a in self):
             raise ValidationError(
                 translate(self.env, "Write the result of the activity to mark it done"),
                 "result",
             )
-        if not self:
-            return True
         already = self.filtered(lambda a: a.done)
         if already:
             raise UserError(
                 translate(self.env, "Activity %(name)r is already done", name=already[0].summary)
             )
-        result = str(result).strip()
-        vals = {"done": True, "date_done": utcnow(), "result": result}
+        vals = {"done": True, "date_done": utcnow()}
+        if result is not None:
+            vals["result"] = result
         tasks = self.filtered(lambda a: a.activity_category == "task")
         self.write(vals)
         if tasks:
             tasks.write({"task_state": "done"})
-        self._post_results(result)
+        self._post_results()
         return True
 
     def action_done_schedule_next(self, result=None, next_vals=None):
         """Mark one activity done and plan the next on the same record, in one transaction.
 
-        Returns the id of the new activity."""
+        ``next_vals`` are the new activity's values (type, summary, due date, ...); what is
+        not given comes from the done one, the due date from the type. Returns the new
+        activity's id and the address of its form."""
         self.ensure_one()
+        if next_vals is not None and not isinstance(next_vals, dict):
+            raise ValidationError(
+                translate(self.env, "The next activity's values must be a mapping"), "next_vals"
+            )
         next_vals = dict(next_vals or {})
         with self.env.atomic():
             self.action_done(result)
@@ -285,12 +298,10 @@ class Activity(Model):
                 "user_id": self.user_id.id,
                 **next_vals,
             }
-            if not vals.get("summary") and "activity_type_id" in next_vals:
-                vals.pop("summary", None)
             following = self.create(vals)
-        return following.id
+        return {"id": following.id, "url": f"/web/mail.activity/{following.id}"}
 
-    def _post_results(self, result):
+    def _post_results(self):
         """One history entry per linked record, written in one batch."""
         linked = self.filtered(lambda a: a.res_model and a.res_id)
         if not linked or "mail.message" not in self.env.registry.models:
@@ -298,7 +309,7 @@ class Activity(Model):
         now, uid = utcnow(), self.env.uid
         entries = []
         for activity in linked:
-            kind = activity.activity_type_id.name
+            kind = translate(self.env, activity.activity_type_id.name or "")
             entries.append(
                 {
                     "model": activity.res_model,
@@ -306,7 +317,7 @@ class Activity(Model):
                     "record_name": activity.res_name,
                     "message_type": "comment",
                     "event": "note",
-                    "body": f"{kind} «{activity.summary}»: {result}",
+                    "body": f"{kind} «{activity.summary}»: {activity.result}",
                     "author_id": uid,
                     "date": now,
                 }

@@ -20,3 +20,11 @@ def addon_installed(env, addon):
     if demo_user:
         group = env.ref("contacts.group_sale_salesman")
         demo_user.write({"groups_id": [(4, group.id)]})
+
+
+@hookimpl
+def register_views():
+    # Imported here: the view classes belong to the web client, which the models do not need.
+    from . import views
+
+    return views.declarations()

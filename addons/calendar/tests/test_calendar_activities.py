@@ -82,12 +82,13 @@ def test_done_and_schedule_next_is_one_action(calendar):
     assert not env["mail.activity"].browse(call.id).done  # nothing half-done
     with calendar.transaction() as env:
         meeting = env.ref("calendar.mail_activity_data_meeting").id
-        next_id = (
+        answer = (
             env["mail.activity"]
             .browse(call.id)
             .action_done_schedule_next("Договорились о встрече", {"activity_type_id": meeting})
         )
-        following = env["mail.activity"].browse(next_id)
+        following = env["mail.activity"].browse(answer["id"])
+        assert answer["url"] == f"/web/mail.activity/{following.id}"
         assert (following.summary, following.res_id, following.partner_id, following.done) == (
             "Meeting",
             partner.id,
@@ -109,3 +110,16 @@ def test_a_group_reminder_makes_one_activity_per_user(calendar):
         )
         assert sorted(created.mapped("user_id.id")) == sorted(users.ids)
         assert set(created.mapped("task_state")) == {"planned"}
+
+
+def test_the_form_way_result_typed_first_then_the_button(calendar):
+    with calendar.transaction() as env:
+        activity = env["mail.activity"].create(
+            {"activity_type_id": env.ref("calendar.mail_activity_data_todo").id, "summary": "Счёт"}
+        )
+        assert activity.task_state == "planned"
+        with pytest.raises(ValidationError, match="result"):
+            activity.action_done()
+        activity.write({"result": "Выставлен счёт №12"})
+        activity.action_done()
+        assert (activity.done, activity.task_state) == (True, "done")
