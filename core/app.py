@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template
+from flask import Flask, g
 
 from .config import load_config
 from .exceptions import KontoraError
 from .modules import AddonManager
 from .registry import Registry
 from .rest import init_app as init_rest_api
+from .web import init_app as init_web_client
 from .web_auth import init_app as init_web_auth
-from .web_auth import login_required
 
 
 class RegistryHolder:
@@ -57,25 +57,7 @@ def create_app(config=None) -> Flask:
 
     init_web_auth(app)
     init_rest_api(app)
-
-    @app.route("/")
-    @login_required
-    def home():
-        with g.registry.transaction(write=False) as env:
-            modules = env["ir.module.module"].search([("state", "=", "installed")])
-            rows = modules.read(["name", "latest_version"])
-        infos = g.registry.all_addons
-        addons = [
-            {
-                "name": r["name"],
-                "version": r["latest_version"],
-                "summary": infos[r["name"]].summary if r["name"] in infos else "",
-            }
-            for r in rows
-        ]
-        return render_template(
-            "home.html", addons=addons, database=_without_password(config.database_url)
-        )
+    init_web_client(app)
 
     @app.route("/healthz")
     def healthz():
@@ -93,15 +75,6 @@ def create_app(config=None) -> Flask:
             for blueprint in blueprints:
                 app.register_blueprint(blueprint)
     return app
-
-
-def _without_password(url: str) -> str:
-    """The database URL as signed-in users may see it: no password."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def _routes(registry):

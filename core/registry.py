@@ -67,6 +67,9 @@ class Registry:
 
             self.access = AccessControl(self)
         self.jobs = JobQueue.for_registry(self)
+        from .views import build_views
+
+        self.views = build_views(self)
         self.pm.hook.registry_built(registry=self)
 
     # -- construction -----------------------------------------------------------------------

@@ -316,7 +316,7 @@ def password():
     _start_session(uid, auth)  # other sessions of this user end with the old password
     flash(gettext("Your password has been changed."))
     _logger.info("user %s changed their password", uid)
-    return redirect(url_for("home"))
+    return redirect(url_for("web.home"))
 
 
 @bp.route("/web/lang", methods=["POST"])

@@ -2,7 +2,7 @@
 
 from core.plugins import hookimpl
 
-from . import history, import_mapping, mail, models, security, webhook
+from . import history, import_mapping, mail, models, security, web_models, webhook
 from .webhook import record_created, record_deleted, record_written  # noqa: F401 (hooks)
 
 
@@ -14,6 +14,7 @@ def register_models():
         *mail.MODELS,
         *history.MODELS,
         *webhook.MODELS,
+        *web_models.MODELS,
         *import_mapping.MODELS,
     ]
 
@@ -21,3 +22,10 @@ def register_models():
 @hookimpl
 def register_jobs():
     return [*mail.JOBS, *webhook.JOBS]
+
+
+@hookimpl
+def register_views():
+    from . import views
+
+    return views.declarations()

@@ -1,0 +1,63 @@
+"""Base's menus: the Settings area (users, groups, rights, custom fields, company data)."""
+
+from core import views as V
+
+SETTINGS = [
+    ("users", "Users", "res.users", 10),
+    ("groups", "Groups", "res.groups", 20),
+    ("access", "Access rights", "ir.model.access", 30),
+    ("rules", "Record rules", "ir.rule", 40),
+    ("custom_fields", "Custom fields", "ir.model.fields", 50),
+    ("companies", "Companies", "res.company", 60),
+    ("currencies", "Currencies", "res.currency", 70),
+    ("sequences", "Sequences", "ir.sequence", 80),
+    ("saved_views", "Saved views", "ir.filters", 90),
+    ("api_keys", "API keys", "res.users.apikey", 100),
+    ("webhooks", "Webhooks", "ir.webhook", 110),
+    ("webhook_log", "Webhook deliveries", "ir.webhook.delivery", 120),
+    ("mail_queue", "Outgoing mail", "mail.mail", 130),
+]
+
+
+def declarations():
+    items = [V.Menu("base.menu_settings", "Settings", sequence=900, icon="settings")]
+    items.append(V.Action("base.action_addons", "Addons", "ir.module.module", views=("list",)))
+    items.append(
+        V.Menu(
+            "base.menu_addons",
+            "Addons",
+            parent="base.menu_settings",
+            action="base.action_addons",
+            sequence=5,
+        )
+    )
+    for key, title, model, sequence in SETTINGS:
+        items.append(V.Action(f"base.action_{key}", title, model, views=("list", "form")))
+        items.append(
+            V.Menu(
+                f"base.menu_{key}",
+                title,
+                parent="base.menu_settings",
+                action=f"base.action_{key}",
+                sequence=sequence,
+            )
+        )
+    items.append(
+        V.ListView("res.users", ["name", "login", "email", "lang", "company_id", "active"])
+    )
+    items.append(
+        V.FormView(
+            "res.users",
+            body=[
+                V.Group("main", ["name", "login", "email", "lang", "tz", "company_id", "active"]),
+                V.Notebook(
+                    "pages",
+                    [
+                        V.Page("groups", "Groups", ["groups_id"]),
+                        V.Page("companies", "Allowed companies", ["company_ids"]),
+                    ],
+                ),
+            ],
+        )
+    )
+    return items

@@ -1,0 +1,500 @@
+"""What the web client's pages show, computed set-wise through the access-checked environment.
+
+Each function takes an environment bound to the signed-in user and a view, and returns
+plain data for a template: a list page, a kanban board, a form with its lines, smart-button
+counts and history. Queries are per column or per relation, never per row.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from decimal import Decimal
+
+from .exceptions import DomainError, UserError
+from .formatting import format_date, format_datetime, format_money, format_number
+from .views import Field, Filter, iter_fields
+
+PAGE_SIZE = 80
+COUNT_CAP = 10_000
+NUMERIC = ("integer", "float", "monetary")
+OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "ilike", "not ilike", "in", "not in")
+
+
+class WebInputError(UserError):
+    """A parameter of a page request that cannot be used (bad filter, order, grouping)."""
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+
+def display(field, value, lang, currency="RUB") -> str:
+    """A value as the user reads it in a cell."""
+    if value is None or value == [] or (value is False and field.type != "boolean"):
+        return ""
+    kind = field.type
+    if kind == "many2one":
+        return value[1] or "" if isinstance(value, (list, tuple)) else str(value)
+    if kind == "boolean":
+        return "✓" if value else ""
+    if kind == "monetary":
+        return format_money(value, currency, lang)
+    if kind in ("integer", "float"):
+        return format_number(value, lang, getattr(field, "digits", None))
+    if kind == "date":
+        return format_date(value, lang)
+    if kind == "datetime":
+        return format_datetime(value, lang)
+    if kind == "selection":
+        return _selection_label(field, value, lang)
+    if kind in ("one2many", "many2many"):
+        return str(len(value))
+    return str(value)
+
+
+def _selection_label(field, value, lang, translate=None) -> str:
+    from .i18n import translate as tr
+
+    for key, label in field.selection or ():
+        if key == value:
+            return tr(label, lang)
+    return str(value)
+
+
+def selection_options(field, lang):
+    from .i18n import translate as tr
+
+    return [(key, tr(label, lang)) for key, label in field.selection or ()]
+
+
+def label(field, lang) -> str:
+    from .i18n import translate as tr
+
+    return tr(field.string or field.name, lang)
+
+
+def editable_value(field, value):
+    """A value as a form input holds it (ISO dates, plain numbers, ids)."""
+    if value is None:
+        return ""
+    if field.type == "many2one":
+        return value[0] if isinstance(value, (list, tuple)) else value
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return value
+
+
+# -- search parameters ----------------------------------------------------------------------------
+
+
+def _placeholders(env, domain):
+    """``$uid`` and ``$today`` in declared filter domains."""
+    today = datetime.date.today()
+    out = []
+    for term in domain or ():
+        if isinstance(term, (list, tuple)) and len(term) == 3:
+            value = term[2]
+            if value == "$uid":
+                value = env.uid
+            elif value == "$today":
+                value = today
+            out.append((term[0], term[1], value))
+        else:
+            out.append(term)
+    return out
+
+
+def _and(*domains):
+    parts = [d for d in domains if d]
+    result = []
+    for _ in range(len(parts) - 1):
+        result.append("&")
+    for part in parts:
+        result.extend(part)
+    return result
+
+
+def _or(domains):
+    domains = [d for d in domains if d]
+    result = ["|"] * (len(domains) - 1)
+    for part in domains:
+        result.extend(part)
+    return result
+
+
+def search_domain(env, search_view, params, action=None):
+    """The domain of a list request: the action's, the search text, filters, custom terms."""
+    model = env[search_view.model]
+    domains = [_placeholders(env, action.domain)] if action and action.domain else []
+    text = (params.get("q") or "").strip()
+    if text:
+        names = [f.name for f in search_view.fields] or [model._rec_name_field() or "id"]
+        domains.append(_or([[(name, "ilike", text)] for name in names]))
+    by_id = {f.id: f for f in search_view.filters if isinstance(f, Filter)}
+    for name in (
+        params.getlist("filter") if hasattr(params, "getlist") else params.get("filter", [])
+    ):
+        if name not in by_id:
+            raise WebInputError(f"unknown filter {name!r}")
+        domains.append(_placeholders(env, by_id[name].domain))
+    for raw in params.getlist("where") if hasattr(params, "getlist") else params.get("where", []):
+        domains.append([_custom_term(model, raw)])
+    return _and(*domains)
+
+
+def _custom_term(model, raw):
+    """A custom filter ``field|operator|value`` (value JSON or text); paths allowed."""
+    parts = raw.split("|", 2)
+    if len(parts) != 3:
+        raise WebInputError(f"custom filter {raw!r}: expected field|operator|value")
+    path, operator, text = parts
+    if operator not in OPERATORS:
+        raise WebInputError(f"custom filter on {path!r}: unknown operator {operator!r}")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    return (path, operator, value)
+
+
+# -- list -----------------------------------------------------------------------------------------
+
+
+def list_columns(model, view, lang):
+    cols = []
+    for node in view.fields:
+        if not isinstance(node, Field) or not model._field_visible(node.name.split(".")[0]):
+            continue
+        field = _path_field(model, node.name)
+        cols.append(
+            {
+                "name": node.name,
+                "label": node.string or label(field, lang),
+                "type": field.type,
+                "field": field,
+                "numeric": field.type in NUMERIC,
+            }
+        )
+    return cols
+
+
+def _path_field(model, path):
+    cls = model
+    parts = path.split(".")
+    for part in parts[:-1]:
+        cls = model.env[cls._fields[part].comodel_name]
+    return cls._fields[parts[-1]]
+
+
+def read_rows(records, cols, lang):
+    """``[{"id", "cells": [text...], "raw": {...}}]`` for the records, column by column."""
+    direct = [c["name"] for c in cols if "." not in c["name"]]
+    rows = records.read(direct) if records else []
+    paths = [c["name"] for c in cols if "." in c["name"]]
+    related = {}
+    if paths and records:
+        from .export import export_rows
+
+        exported = export_rows(records, paths)
+        related = {rec_id: dict(zip(paths, row, strict=False)) for rec_id, row in exported}
+    out = []
+    for row in rows:
+        cells = []
+        for col in cols:
+            value = (
+                row.get(col["name"])
+                if "." not in col["name"]
+                else related.get(row["id"], {}).get(col["name"])
+            )
+            cells.append(display(col["field"], value, lang))
+        out.append({"id": row["id"], "cells": cells, "raw": row})
+    return out
+
+
+def list_page(env, views, model_name, params, action=None, lang="en"):
+    """Everything a list page shows: columns, rows or groups, count, totals, pager."""
+    model = env[model_name]
+    view = views.get(model_name, "list", (action.view_ids or {}).get("list") if action else None)
+    search_view = views.get(model_name, "search")
+    cols = list_columns(model, view, lang)
+    domain = search_domain(env, search_view, params, action)
+    order = params.get("order") or view.order or None
+    try:
+        offset = max(int(params.get("offset") or 0), 0)
+    except ValueError as exc:
+        raise WebInputError("offset must be a whole number") from exc
+    groupby = [g for g in (params.getlist("groupby") if hasattr(params, "getlist") else []) if g]
+    if not groupby and action and action.default_group_by and "nogroup" not in params:
+        groupby = []
+    sums = [
+        c["name"]
+        for c in cols
+        if c["numeric"]
+        and "." not in c["name"]
+        and (view.sum is None or c["name"] in view.sum)
+        and c["field"].store
+    ]
+    count = model.search_count(domain, limit=COUNT_CAP + 1)
+    totals = {}
+    if sums and count:
+        row = model.read_group(domain, [], [f"{s}:sum" for s in sums])[0]
+        totals = {s: display(model._fields[s], row[f"{s}:sum"], lang) for s in sums}
+    result = {
+        "columns": cols,
+        "count": count,
+        "count_capped": count > COUNT_CAP,
+        "totals": totals,
+        "offset": offset,
+        "limit": PAGE_SIZE,
+        "order": order or "",
+        "groupby": groupby,
+        "groups": None,
+        "rows": [],
+    }
+    if groupby:
+        result["groups"] = list_groups(model, domain, groupby, sums, lang)
+        return result
+    records = model.search(domain, order=order, limit=PAGE_SIZE, offset=offset)
+    result["rows"] = read_rows(records, cols, lang)
+    return result
+
+
+def list_groups(model, domain, groupby, sums, lang):
+    """Groups of the first grouping with counts and subtotals (sub-groups for the next ones)."""
+    aggregates = ["__count", *[f"{s}:sum" for s in sums]]
+    rows = model.read_group(domain, groupby[:1], aggregates, limit=500)
+    spec = groupby[0]
+    field = model._fields[spec.split(":")[0]]
+    groups = []
+    for row in rows:
+        value = row[spec]
+        if field.type == "many2one":
+            key = value[0] if value else None
+            title = value[1] if value else None
+        else:
+            key = value.isoformat() if hasattr(value, "isoformat") else value
+            title = display(field, value, lang) if value is not None else None
+        sub_domain = _and(domain, [(spec.split(":")[0], "=", key)]) if ":" not in spec else None
+        groups.append(
+            {
+                "key": key,
+                "title": title,
+                "count": row["__count"],
+                "sums": {s: display(model._fields[s], row[f"{s}:sum"], lang) for s in sums},
+                "domain": sub_domain,
+                "sub": list_groups(model, sub_domain, groupby[1:], sums, lang)
+                if len(groupby) > 1 and sub_domain is not None
+                else None,
+            }
+        )
+    return groups
+
+
+# -- kanban ---------------------------------------------------------------------------------------
+
+
+def kanban_board(env, views, model_name, params, action=None, lang="en", per_column=20):
+    """Columns of a kanban view: every stage (folded ones too), counts, sums, first cards."""
+    model = env[model_name]
+    view = views.get(model_name, "kanban")
+    search_view = views.get(model_name, "search")
+    domain = search_domain(env, search_view, params, action)
+    field = model._fields[view.group_by]
+    aggregates = ["__count"] + ([f"{view.sum_field}:sum"] if view.sum_field else [])
+    counts = {}
+    for row in model.read_group(domain, [view.group_by], aggregates):
+        value = row[view.group_by]
+        key = value[0] if isinstance(value, (list, tuple)) else value
+        counts[key] = row
+    columns = []
+    if field.type == "many2one":
+        comodel = env[field.comodel_name]
+        stages = comodel.search([])
+        fold = "fold" in comodel._fields
+        names = stages._display_names()
+        folded = dict(zip(stages.ids, stages.mapped("fold"), strict=True)) if fold else {}
+        keys = [(sid, names[sid], folded.get(sid, False)) for sid in stages.ids]
+    else:
+        keys = [(k, lbl, False) for k, lbl in selection_options(field, lang)]
+    if None in counts:
+        keys.insert(0, (None, None, False))
+    cols = list_columns(model, _CardView(view.fields), lang)
+    for key, title, folded in keys:
+        row = counts.get(key, {})
+        count = row.get("__count", 0)
+        cards = []
+        if count and not folded:
+            records = model.search(_and(domain, [(view.group_by, "=", key)]), limit=per_column)
+            cards = read_rows(records, cols, lang)
+        total = row.get(f"{view.sum_field}:sum") if view.sum_field else None
+        columns.append(
+            {
+                "key": key,
+                "title": title,
+                "folded": folded,
+                "count": count,
+                "sum": display(model._fields[view.sum_field], total or 0, lang)
+                if view.sum_field
+                else None,
+                "cards": cards,
+                "more": max(count - len(cards), 0) if not folded else 0,
+            }
+        )
+    return {"view": view, "columns": columns, "card_columns": cols, "domain": domain}
+
+
+class _CardView:
+    def __init__(self, fields):
+        self.fields = fields
+
+
+def kanban_more(env, views, model_name, key, offset, params, action=None, lang="en", limit=20):
+    """The next cards of one kanban column (load more)."""
+    model = env[model_name]
+    view = views.get(model_name, "kanban")
+    domain = search_domain(env, views.get(model_name, "search"), params, action)
+    records = model.search(_and(domain, [(view.group_by, "=", key)]), limit=limit, offset=offset)
+    return read_rows(records, list_columns(model, _CardView(view.fields), lang), lang)
+
+
+# -- form -----------------------------------------------------------------------------------------
+
+
+def form_page(env, views, model_name, record_id, lang="en"):
+    """The values, lines, smart-button counts and history of one record's form."""
+    model = env[model_name]
+    view = views.get(model_name, "form")
+    names = [
+        f.name for f in iter_fields(view.body) if "." not in f.name and model._field_visible(f.name)
+    ]
+    extra = [n for n in ("write_date", "display_name", "state", "active") if n in model._fields]
+    record = model.browse(record_id) if record_id else model.browse()
+    if record_id:
+        values = record.read(list(dict.fromkeys(names + extra)))[0]
+    else:
+        values = model.default_get(names)
+        for name in names:
+            values.setdefault(name, None)
+            field = model._fields[name]
+            if field.type == "many2one" and isinstance(values[name], int):
+                target = env[field.comodel_name].browse([values[name]])
+                values[name] = (values[name], target._display_names().get(values[name]))
+            elif field.type in ("one2many", "many2many") and not isinstance(values[name], list):
+                values[name] = []
+    lines = {}
+    for node in iter_fields(view.body):
+        field = model._fields.get(node.name)
+        if field is None or field.type not in ("one2many", "many2many") or node.name not in names:
+            continue
+        comodel = env[field.comodel_name]
+        if field.type == "many2many":
+            sub = ["display_name"]
+        else:
+            sub = list(node.fields) or _default_line_columns(comodel)
+        line_ids = values.get(node.name) or []
+        line_records = comodel.browse(line_ids)
+        rows = line_records.read(sub) if line_ids else []
+        lines[node.name] = {
+            "columns": [
+                {"name": n, "field": comodel._fields[n], "label": label(comodel._fields[n], lang)}
+                for n in sub
+            ],
+            "rows": rows,
+            "model": field.comodel_name,
+            "inverse": getattr(field, "inverse_name", None),
+        }
+    smart = []
+    if record_id:
+        for button in view.smart_buttons:
+            target = env[button.model]
+            try:
+                count = target.search_count([(button.field, "=", record_id)])
+            except UserError:
+                continue  # no right to read them: no button
+            smart.append({"button": button, "count": count})
+    return {"view": view, "values": values, "lines": lines, "smart": smart, "record": record}
+
+
+def _default_line_columns(comodel):
+    skip = {"id", "create_uid", "write_uid", "create_date", "write_date", "display_name"}
+    return [
+        n
+        for n, f in comodel._fields.items()
+        if n not in skip
+        and f.type not in ("one2many", "many2many", "binary", "json", "text")
+        and f.column
+    ][:6]
+
+
+def chatter(record, lang):
+    """History entries of a record, newest first (empty when the model is not tracked)."""
+    try:
+        return record.message_history(limit=50)
+    except (UserError, AttributeError):
+        return []
+
+
+def parse_form_values(model, data: dict, record=None) -> dict:
+    """Values posted by the form (JSON) converted to what ``write``/``create`` take."""
+    if not isinstance(data, dict):
+        raise WebInputError("the form values must be an object")
+    vals = {}
+    for name, value in data.items():
+        field = model._fields.get(name)
+        if field is None or name in ("id", "write_date", "display_name"):
+            raise WebInputError(f"{model._name} has no editable field {name!r}")
+        try:
+            vals[name] = _parse_value(model, field, value, record)
+        except (ValueError, ArithmeticError, TypeError) as exc:
+            raise WebInputError(f"{label(field, None)}: {value!r} is not a valid value") from exc
+    return vals
+
+
+def _parse_value(model, field, value, record):
+    empty = value in (None, "", False) and field.type != "boolean"
+    if field.type in ("one2many", "many2many"):
+        existing = record[field.name].ids if record else []
+        return _line_commands(model.env[field.comodel_name], field, value, existing)
+    if empty:
+        return None
+    if field.type == "many2one":
+        return int(value)
+    if field.type == "integer":
+        return int(value)
+    if field.type == "float":
+        return float(str(value).replace(",", ".").replace(" ", ""))
+    if field.type == "monetary":
+        return Decimal(str(value).replace(",", ".").replace(" ", "").replace("\u00a0", ""))
+    if field.type == "boolean":
+        return bool(value)
+    return value
+
+
+def _line_commands(comodel, field, value, existing):
+    """Lines posted as ``[{"id"?, ...values}]`` (one2many) or ``[ids]`` (many2many)."""
+    if not isinstance(value, list):
+        raise TypeError("lines must be a list")
+    if field.type == "many2many":
+        return [(6, 0, [int(i) for i in value])]
+    commands, kept = [], set()
+    for line in value:
+        if not isinstance(line, dict):
+            raise TypeError("a line must be an object")
+        line = dict(line)
+        line_id = line.pop("id", None)
+        line_vals = parse_form_values(comodel, line)
+        if line_id:
+            kept.add(int(line_id))
+            commands.append((1, int(line_id), line_vals))
+        else:
+            commands.append((0, 0, line_vals))
+    removed = [(2, line_id, 0) for line_id in existing if line_id not in kept]
+    return removed + commands
+
+
+def safe_domain_error(exc) -> str:
+    return str(exc) if isinstance(exc, DomainError | UserError) else "bad request"

@@ -1,0 +1,294 @@
+"""The generic web client through Flask's test client: pages, saving, conflicts, rules, views."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from conftest import FIXTURE_ADDONS
+
+from core.app import create_app
+from core.registry import RegistryError
+from core.views import Field, Patch
+
+PASSWORD = "secret-pass-1"
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def web(make_config):
+    """An app with fx_web, two salesmen (own deals) and an admin, and deals for each."""
+    config = make_config(paths=[FIXTURE_ADDONS])
+    from core.modules import AddonManager
+
+    registry = AddonManager(config).install(["fx_web"])
+    with registry.transaction() as env:
+        env.ref("base.user_admin").set_password(PASSWORD)
+        own = env.ref("fx_web.group_own").id
+        users = {}
+        for login in ("anna", "boris"):
+            user = env["res.users"].create(
+                {"name": login.title(), "login": login, "groups_id": [(6, 0, [own])]}
+            )
+            user.set_password(PASSWORD)
+            users[login] = user.id
+        stage = env.ref("fx_web.stage_new").id
+        deals = env["fxw.deal"].create(
+            [
+                {
+                    "name": f"{owner} deal {i}",
+                    "user_id": users[owner],
+                    "stage_id": stage,
+                    "line_ids": [(0, 0, {"name": "Item", "qty": 2, "price": "50.00"})],
+                }
+                for owner in ("anna", "boris")
+                for i in range(3)
+            ]
+        )
+        deals[0].write({"name": XSS})
+    return create_app(config), registry, users
+
+
+def signed_in(app, login):
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["csrf_token"] = "t"
+    response = client.post(
+        "/web/login", data={"login": login, "password": PASSWORD, "csrf_token": "t"}
+    )
+    assert response.status_code == 302
+    with client.session_transaction() as session:
+        client.token = session["csrf_token"]
+    return client
+
+
+def post(client, url, body):
+    return client.post(url, json=body, headers={"X-CSRF-Token": client.token})
+
+
+def deal_ids(registry, login=None):
+    with registry.transaction(write=False) as env:
+        domain = [("user_id.login", "=", login)] if login else []
+        return env["fxw.deal"].sudo().search(domain).ids
+
+
+def test_home_shows_menus_and_dashboard_widgets(web):
+    app, _registry, _users = web
+    page = signed_in(app, "anna").get("/").text
+    assert "Deals" in page and "/web/fxw.deal?action=fx_web.action_deals" in page
+    assert 'data-widget="fx_web.deals"' in page
+    assert re.search(r'class="big">\s*3\s*<', page), "the widget counts only Anna's deals"
+
+
+def test_list_search_filter_group_and_totals_follow_the_rules(web):
+    app, _registry, _users = web
+    client = signed_in(app, "anna")
+    page = client.get("/web/fxw.deal?view=list").text
+    assert "anna deal 1" in page and "boris deal" not in page
+    assert "Records: 3" in page or "3 records" in page
+    total = re.search(r'data-total="amount_total">([^<]*)<', page).group(1)
+    assert "300" in total  # three deals of 2 × 50
+    found = client.get("/web/fxw.deal?view=list&q=deal 2").text
+    assert "anna deal 2" in found and "anna deal 1" not in found
+    grouped = client.get("/web/fxw.deal?view=list&groupby=stage_id").text
+    assert "New" in grouped and "(3)" in grouped
+    custom = client.get("/web/fxw.deal?view=list&where=name|ilike|deal 1").text
+    assert "anna deal 1" in custom and "anna deal 2" not in custom
+
+
+def test_hostile_list_parameters_get_a_clear_400(web):
+    app, _registry, _users = web
+    client = signed_in(app, "anna")
+    for query in (
+        "order=name;DROP TABLE fxw_deal",
+        "where=password|=|x",
+        "where=name|OR 1=1|x",
+        "filter=nonexistent",
+        "groupby=nonexistent",
+    ):
+        response = client.get(f"/web/fxw.deal?view=list&{query}")
+        assert response.status_code == 400, query
+    assert len(deal_ids(app.extensions["kontora"].get())) == 6
+
+
+def test_names_render_as_text_in_every_view(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    first = deal_ids(registry, "anna")[0]
+    for url in (
+        "/web/fxw.deal?view=list",
+        "/web/fxw.deal?view=kanban",
+        f"/web/fxw.deal/{first}",
+        "/web/fxw.deal?view=pivot&row=name",
+        "/web/fxw.deal?view=graph&groupby=name",
+    ):
+        page = client.get(url).text
+        assert XSS not in page, url
+        assert html.escape(XSS) in page or "&lt;script&gt;" in page, url
+
+
+def test_form_saves_lines_and_total_and_refuses_a_stale_write(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    deal = deal_ids(registry, "anna")[1]
+    page = client.get(f"/web/fxw.deal/{deal}").text
+    write_date = re.search(r'data-write-date="([^"]*)"', page).group(1)
+    with registry.transaction(write=False) as env:
+        line = env["fxw.deal"].sudo().browse(deal).line_ids.id
+    preview = post(
+        client,
+        "/web/fxw.deal/onchange",
+        {
+            "id": deal,
+            "values": {"line_ids": [{"id": line, "name": "Item", "qty": "3", "price": "50"}]},
+            "fields": ["amount_total"],
+        },
+    )
+    assert preview.status_code == 200 and "150" in preview.json["values"]["amount_total"]
+    with registry.transaction(write=False) as env:
+        assert env["fxw.deal"].sudo().browse(deal).amount_total == 100  # preview wrote nothing
+    saved = post(
+        client,
+        f"/web/fxw.deal/{deal}/save",
+        {
+            "write_date": write_date,
+            "values": {
+                "name": "Renamed",
+                "line_ids": [
+                    {"id": line, "name": "Item", "qty": "3", "price": "50"},
+                    {"name": "Extra", "qty": "1", "price": "25.50"},
+                ],
+            },
+        },
+    )
+    assert saved.status_code == 200, saved.json
+    with registry.transaction(write=False) as env:
+        record = env["fxw.deal"].sudo().browse(deal)
+        assert (record.name, str(record.amount_total)) == ("Renamed", "175.50")
+    other = signed_in(app, "admin")
+    stale = post(
+        other, f"/web/fxw.deal/{deal}/save", {"write_date": write_date, "values": {"name": "Mine"}}
+    )
+    assert stale.status_code == 409
+    assert "changed by Anna" in stale.json["error"]["message"]
+    with registry.transaction(write=False) as env:
+        assert env["fxw.deal"].sudo().browse(deal).name == "Renamed"
+
+
+def test_buttons_call_public_methods_and_show_their_errors(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    deal = deal_ids(registry, "anna")[1]
+    assert post(client, f"/web/fxw.deal/{deal}/call/action_confirm", {}).status_code == 200
+    failed = post(client, f"/web/fxw.deal/{deal}/call/action_fail", {})
+    assert failed.status_code == 400 and "cannot fail" in failed.json["error"]["message"]
+    for method in ("unlink", "_compute_total", "write", "sudo"):
+        assert post(client, f"/web/fxw.deal/{deal}/call/{method}", {}).status_code == 404
+    with registry.transaction(write=False) as env:
+        assert env["fxw.deal"].sudo().browse(deal).state == "confirmed"
+
+
+def test_salesman_cannot_open_or_change_another_salesmans_deal(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    theirs = deal_ids(registry, "boris")[0]
+    assert client.get(f"/web/fxw.deal/{theirs}").status_code == 404
+    assert (
+        post(client, f"/web/fxw.deal/{theirs}/save", {"values": {"name": "x"}}).status_code == 404
+    )
+    assert post(client, f"/web/fxw.deal/{theirs}/call/action_confirm", {}).status_code == 404
+    moved = post(client, "/web/fxw.deal/bulk", {"ids": [theirs], "operation": "archive"})
+    assert moved.status_code == 404
+    kanban = client.get("/web/fxw.deal?view=kanban").text
+    assert "boris deal" not in kanban
+    with registry.transaction(write=False) as env:
+        assert env["fxw.deal"].sudo().browse(theirs).name == "boris deal 0"
+
+
+def test_kanban_move_saves_through_the_access_checked_write(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    deal = deal_ids(registry, "anna")[2]
+    with registry.transaction(write=False) as env:
+        won = env.ref("fx_web.stage_won").id
+    board = client.get("/web/fxw.deal?view=kanban").text
+    assert f'data-key="{won}"' in board and "Archive" in board
+    moved = post(client, f"/web/fxw.deal/{deal}/save", {"values": {"stage_id": won}})
+    assert moved.status_code == 200
+    with registry.transaction(write=False) as env:
+        assert env["fxw.deal"].sudo().browse(deal).stage_id.id == won
+
+
+def test_bulk_actions_and_saved_views(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    ids = deal_ids(registry, "anna")[:2]
+    assert (
+        post(client, "/web/fxw.deal/bulk", {"ids": ids, "operation": "archive"}).status_code == 200
+    )
+    with registry.transaction(write=False) as env:
+        assert not env["fxw.deal"].sudo().search([("id", "in", ids)])
+    saved = post(
+        client,
+        "/web/fxw.deal/filters",
+        {"name": "My big ones", "query": "view=list&filter=big", "is_default": True},
+    )
+    assert saved.status_code == 200
+    page = client.get("/web/fxw.deal?view=list").text
+    assert "My big ones" in page and "view=list&amp;filter=big" in page
+    boris = signed_in(app, "boris").get("/web/fxw.deal?view=list").text
+    assert "My big ones" not in boris  # saved for Anna only
+
+
+def test_state_changing_routes_need_the_csrf_token(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    deal = deal_ids(registry, "anna")[1]
+    for url, body in (
+        (f"/web/fxw.deal/{deal}/save", {"values": {"name": "x"}}),
+        (f"/web/fxw.deal/{deal}/call/action_confirm", {}),
+        ("/web/fxw.deal/bulk", {"ids": [deal], "operation": "delete"}),
+        ("/web/fxw.deal/filters", {"name": "x", "query": ""}),
+        (f"/web/fxw.deal/{deal}/note", {"body": "x"}),
+        ("/web/fxw.tag/quick_create", {"name": "x"}),
+    ):
+        assert client.post(url, json=body).status_code == 400, url
+    with registry.transaction(write=False) as env:
+        record = env["fxw.deal"].sudo().browse(deal)
+        assert (record.name, record.state) == ("anna deal 1", "draft")
+        assert not env["fxw.tag"].sudo().search([])
+
+
+def test_graph_pivot_and_calendar_pages_render(web):
+    app, _registry, _users = web
+    client = signed_in(app, "anna")
+    graph = client.get("/web/fxw.deal?view=graph&chart=pie").text
+    assert "<svg" in graph
+    pivot = client.get("/web/fxw.deal?view=pivot&row=user_id&col=stage_id").text
+    assert "Anna" in pivot and "Boris" not in pivot
+    csv = client.get("/web/fxw.deal/pivot.csv?row=user_id").data.decode()
+    assert "Anna" in csv and "Boris" not in csv
+    for mode in ("day", "week", "month"):
+        assert client.get(f"/web/fxw.deal?view=calendar&mode={mode}").status_code == 200
+    assert client.get("/web/fxw.deal?view=calendar&mode=year").status_code == 400
+
+
+def test_a_view_naming_an_unknown_field_fails_the_build(web, monkeypatch):
+    _app, registry, _users = web
+    from core import views
+
+    original = views.build_views
+
+    def broken(reg):
+        result = original(reg)
+        views._apply_patch(result, "fx_web", Patch("fxw.deal.form", [Field("nope")], after="name"))
+        views._validate_view(reg, "fx_web", result.views["fxw.deal.form"])
+        return result
+
+    with pytest.raises(RegistryError, match="fx_web.*fxw.deal.form.*no field 'nope'"):
+        broken(registry)
+    with pytest.raises(RegistryError, match="no node 'missing'"):
+        views._apply_patch(
+            registry.views, "fx_web", Patch("fxw.deal.form", ["note"], after="missing")
+        )
