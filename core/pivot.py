@@ -26,6 +26,8 @@ MEASURE_FUNCS = ("count", "sum", "avg")
 COUNT = "__count"
 # More groups than this is no longer a table a person reads: ask for a coarser grouping.
 MAX_GROUPS = 20_000
+# A chart with more series than this is unreadable: the smaller ones become "Other".
+MAX_SERIES = 10
 # Text a spreadsheet would run as a formula gets an apostrophe in front (CSV and XLSX).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -184,9 +186,15 @@ class GraphData:
     measure: Measure
     keys: list = field(default_factory=list)
 
-    def svg(self, kind="bar", *, title="", lang=None, value_format=None, stacked=False) -> str:
+    def svg(
+        self, kind="bar", *, title="", lang=None, value_format=None, stacked=False, currency=None
+    ) -> str:
+        """The chart as SVG; values are formatted as money in ``currency`` (a code such as
+        ``RUB``) when the measure is a money field, else as numbers in ``lang``."""
         from . import charts
 
+        if value_format is None:
+            value_format = _value_format(self.measure, lang, currency)
         return charts.render(
             kind,
             self.labels,
@@ -196,6 +204,16 @@ class GraphData:
             value_format=value_format,
             stacked=stacked,
         )
+
+
+def _value_format(measure_: Measure, lang, currency=None):
+    if measure_.money and currency:
+        from .formatting import format_money
+
+        return lambda v: format_money(v, currency, lang)
+    if measure_.func == "avg" and not measure_.money:
+        return lambda v: format_number(v, lang, digits=2)
+    return lambda v: format_number(v, lang)
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -526,7 +544,29 @@ def graph_data(env, model, domain=None, groupby=(), measure=None, aggregate="cou
             )
             for col in table.col_headers
         ]
+        series = _fewer_series(series, table, chosen, env.lang)
     return GraphData(labels, series, chosen, [h.key for h in table.row_headers])
+
+
+def _fewer_series(series, table, chosen, lang):
+    """At most MAX_SERIES series: the largest (by their total) in their order, the rest
+    added up as "Other" (counts and sums; an average of averages would be wrong, so for
+    averages the rest is left out)."""
+    if len(series) <= MAX_SERIES:
+        return series
+    totals = [table.col_totals[c.key][0] or 0 for c in table.col_headers]
+    keep = MAX_SERIES if chosen.func == "avg" else MAX_SERIES - 1
+    ranked = sorted(range(len(series)), key=lambda i: (-abs(totals[i]), i))
+    kept = sorted(ranked[:keep])
+    result = [series[i] for i in kept]
+    if chosen.func != "avg":
+        rest = [series[i][1] for i in ranked[keep:]]
+        merged = []
+        for values in zip(*rest, strict=True):
+            present = [v for v in values if v is not None]
+            merged.append(sum(present[1:], present[0]) if present else None)
+        result.append((_t("Other", lang), merged))
+    return result
 
 
 def _safe_text(value):

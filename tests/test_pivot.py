@@ -353,3 +353,40 @@ def test_xlsx_export_keeps_numbers_as_numbers_and_text_as_text(world):
     assert rows[-1][0] == "Итого"
     assert rows[-1][-2:] == [7, pytest.approx(1890.84)]
     assert isinstance(rows[2][1], int)
+
+
+def test_graph_with_many_series_keeps_the_largest_and_adds_up_the_rest_as_other(world):
+    registry, uid = world
+    with registry.transaction() as env:
+        env["acc.lead"].create(
+            [
+                {
+                    "name": f"C{i}",
+                    "user_id": uid["m"],
+                    "partner_name": f"Клиент {i:02d}",
+                    "stage": "won" if i % 2 else "new",
+                    "expected_revenue": 10 * (i + 1),
+                }
+                for i in range(14)
+            ]
+        )
+    domain = [("name", "like", "C")]
+    with registry.transaction(uid=uid["m"], context={"lang": "ru"}) as env:
+        graph = graph_data(
+            env, "acc.lead", domain, ["stage", "partner_name"], "expected_revenue", "sum"
+        )
+        svg = graph.svg("bar", lang="ru", currency="RUB", stacked=True)
+    names = [name for name, _values in graph.series]
+    assert len(names) == 10 and names[-1] == "Прочее"
+    # The nine largest clients (13 down to 5) are kept in their own order.
+    assert names[:-1] == [f"Клиент {i:02d}" for i in range(5, 14)]
+    other = graph.series[-1][1]
+    assert other == [Decimal(10 + 30 + 50), Decimal(20 + 40)]  # clients 0, 2, 4 | 1, 3
+    for index, stage_total in enumerate(
+        [
+            Decimal(sum(10 * (i + 1) for i in range(0, 14, 2))),
+            Decimal(sum(10 * (i + 1) for i in range(1, 14, 2))),
+        ]
+    ):
+        assert sum(v[index] or 0 for _n, v in graph.series) == stage_total
+    assert "\u00a0₽" in svg
