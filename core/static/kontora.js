@@ -101,7 +101,9 @@
       const input = $("input:not([type=hidden]), select, textarea", el);
       if (input && (input.readOnly || input.disabled) && el.dataset.type !== "one2many") return;
       const value = fieldValue(el);
-      if (JSON.stringify(value) !== form._initial[name]) out[name] = value;
+      const isNew = !form.dataset.id;
+      const filled = value !== null && value !== "" && !(Array.isArray(value) && !value.length);
+      if (JSON.stringify(value) !== form._initial[name] || (isNew && filled)) out[name] = value;
     });
     return out;
   }
