@@ -69,6 +69,9 @@ def run(kind, rows, partners, runs):
                 "pivot_stage_by_month": stage_month,
                 "pivot_partner_by_quarter": partner_quarter,
                 "graph_data_by_week": weeks,
+                "pivot_stage_by_utc_day": lambda: pivot(
+                    env, "bench.lead", [], ["stage"], ["create_date:day"], MEASURES
+                ),
                 "svg_bar_by_week": lambda: week_data.svg("bar", title="Revenue by week"),
                 "svg_line_200_points": lambda: charts.line_chart(
                     [f"Day {i}" for i in range(200)], {"a": list(range(200))}
@@ -94,6 +97,25 @@ def run(kind, rows, partners, runs):
                     min_ms=min_ms,
                     populate_seconds=populate_seconds,
                     **extra,
+                )
+        # Local days of a zone with daylight saving (SQLite: offsets from nested CASEs).
+        for tz in ("Europe/Moscow", "Europe/Berlin"):
+            with registry.transaction(write=False, context={"tz": tz}) as env:
+                median_ms, min_ms, result = measure(
+                    lambda env=env: pivot(
+                        env, "bench.lead", [], ["stage"], ["create_date:day"], MEASURES
+                    ),
+                    runs,
+                )
+                common.emit(
+                    "pivot_stage_by_local_day",
+                    db=kind,
+                    tz=tz,
+                    rows=rows,
+                    runs=runs,
+                    ms=median_ms,
+                    min_ms=min_ms,
+                    cells=len(result.cells),
                 )
 
 

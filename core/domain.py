@@ -6,9 +6,10 @@ import datetime
 import re
 from decimal import Decimal
 
-from peewee import JOIN, SQL, NodeList, fn
+from peewee import JOIN, SQL, Case, NodeList, Value, fn
 
 from . import fields as F
+from . import timezones
 from .db import is_postgres
 from .exceptions import AccessError, DomainError
 
@@ -627,10 +628,31 @@ class Query:
                 raise DomainError(
                     f"{spec!r}: granularity must be one of {', '.join(GRANULARITIES)}"
                 )
+            if field.type == "datetime":
+                column = self._local_time(column)
             return self._truncate(column, granularity), (spec, field, granularity)
         if field.type in ("date", "datetime") and not granularity:
+            if field.type == "datetime":
+                column = self._local_time(column)
             return self._truncate(column, "month"), (spec, field, "month")
         return column, (spec, field, None)
+
+    def _local_time(self, column):
+        """A stored (UTC) datetime as wall-clock time in the context's ``tz``, so that days,
+        weeks and months are the user's own; without a ``tz``, UTC."""
+        name = self.env.context.get("tz")
+        if not name or name == "UTC":
+            return column
+        try:
+            changes = timezones.offset_changes(name)
+        except timezones.UnknownTimeZone as exc:
+            raise DomainError(str(exc)) from None
+        if self.postgres:
+            utc = NodeList((column, SQL("AT TIME ZONE 'UTC'")), parens=True)
+            return NodeList((utc, SQL("AT TIME ZONE"), Value(name)), parens=True)
+        # SQLite knows no zones: the offset in force comes from a binary search, written as
+        # nested CASEs over the zone's offset changes (literals made here, not user text).
+        return fn.datetime(column, _offset_modifier(column, changes))
 
     def _truncate(self, column, granularity):
         if self.postgres:
@@ -674,6 +696,19 @@ class Query:
             return NodeList((SQL("COUNT(DISTINCT"), column, SQL(")"))), (spec, field, func)
         sql_func = {"sum": fn.SUM, "avg": fn.AVG, "min": fn.MIN, "max": fn.MAX}[func]
         return sql_func(column), (spec, field, func)
+
+
+def _offset_modifier(column, changes):
+    """SQLite ``'+10800 seconds'`` for the offset in force at ``column``'s instant."""
+    if len(changes) == 1:
+        return SQL(f"'{int(changes[0][1]):+d} seconds'")
+    middle = len(changes) // 2
+    instant = changes[middle][0].strftime("%Y-%m-%d %H:%M:%S")
+    return Case(
+        None,
+        [(column < SQL(f"'{instant}'"), _offset_modifier(column, changes[:middle]))],
+        _offset_modifier(column, changes[middle:]),
+    )
 
 
 def _check_limit(limit, offset):

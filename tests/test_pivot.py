@@ -6,13 +6,17 @@ import csv
 import datetime
 import io
 import logging
+import random
+from collections import Counter
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
-from core.exceptions import AccessError
+from core.exceptions import AccessError, DomainError
 from core.pivot import PivotError, graph_data, pivot
+from core.timezones import offset_changes
 
 # (name, salesman, stage, expected revenue, deadline)
 LEADS = [
@@ -390,3 +394,57 @@ def test_graph_with_many_series_keeps_the_largest_and_adds_up_the_rest_as_other(
     ):
         assert sum(v[index] or 0 for _n, v in graph.series) == stage_total
     assert "\u00a0₽" in svg
+
+
+def _instants():
+    """Moments around daylight-saving changes (a second before and after) and spread
+    over decades, as stored: naive UTC."""
+    moments = []
+    for name in ("Europe/Berlin", "America/St_Johns", "Europe/Moscow"):
+        for instant, _offset in offset_changes(name)[1:]:
+            if 1995 <= instant.year <= 2040:
+                moments += [instant - datetime.timedelta(seconds=1), instant]
+    rnd = random.Random(7)
+    base = datetime.datetime(1975, 1, 1)
+    moments += [
+        base + datetime.timedelta(seconds=rnd.randrange(75 * 365 * 86400)) for _ in range(150)
+    ]
+    return sorted(set(moments))
+
+
+@pytest.mark.parametrize(
+    "tz", ["Europe/Moscow", "Europe/Berlin", "America/St_Johns", "Asia/Kolkata"]
+)
+def test_datetimes_group_by_the_local_days_and_months_of_the_context_time_zone(
+    install, db_kind, tz
+):
+    registry = install("fx_access")
+    moments = _instants()
+    with registry.transaction() as env:
+        env["acc.lead"].create([{"name": m.isoformat(" ")} for m in moments])
+        cast = "CAST(name AS TIMESTAMP)" if db_kind == "postgresql" else "name"
+        registry.db.execute_sql(f"UPDATE acc_lead SET create_date = {cast}")
+    zone = ZoneInfo(tz)
+    local = [m.replace(tzinfo=datetime.UTC).astimezone(zone).replace(tzinfo=None) for m in moments]
+    with registry.transaction(context={"tz": tz}) as env:
+        days = pivot(env, "acc.lead", [], rows=["create_date:day"])
+        months = pivot(env, "acc.lead", [], rows=["create_date:month"])
+        weeks = pivot(env, "acc.lead", [], rows=["create_date:week"])
+    assert {h.key[0]: days.row_totals[h.key][0] for h in days.row_headers} == Counter(
+        m.date() for m in local
+    )
+    assert {h.key[0]: months.row_totals[h.key][0] for h in months.row_headers} == Counter(
+        m.date().replace(day=1) for m in local
+    )
+    assert {h.key[0]: weeks.row_totals[h.key][0] for h in weeks.row_headers} == Counter(
+        m.date() - datetime.timedelta(days=m.weekday()) for m in local
+    )
+
+
+def test_an_unknown_time_zone_is_a_clear_error(world):
+    registry, uid = world
+    with registry.transaction(uid=uid["m"], context={"tz": "Mars/Olympus"}) as env:
+        with pytest.raises(DomainError, match="unknown time zone 'Mars/Olympus'"):
+            pivot(env, "acc.lead", [], rows=["create_date:day"])
+        # Dates have no time of day: the zone does not apply to them.
+        assert pivot(env, "acc.lead", [], rows=["date_deadline:year"]).total == [len(LEADS)]
