@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TAKES_DB = {"bench_access", "bench_create", "bench_search"}
+TAKES_DB = {"bench_access", "bench_create", "bench_pivot", "bench_search"}
 
 
 def scripts(only=None) -> list[Path]:
