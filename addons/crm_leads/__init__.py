@@ -13,3 +13,17 @@ def register_models():
 @hookimpl
 def register_routes():
     return [capture.bp]
+
+
+@hookimpl
+def register_views():
+    from . import views
+
+    return views.declarations()
+
+
+@hookimpl
+def register_dashboard():
+    from . import dashboard
+
+    return dashboard.widgets()

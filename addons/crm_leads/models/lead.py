@@ -190,24 +190,34 @@ class Lead(Model):
         return True
 
     def action_set_lost(self, lost_reason_id=None):
-        """Mark the deals lost for a reason (required); the stage they were at is kept."""
-        if not lost_reason_id:
-            raise ValidationError(
-                "Say why the deal was lost: a lost reason is required.", "lost_reason_id"
-            )
-        reason = self.env["crm.lost.reason"].browse(int(lost_reason_id)).exists()
-        if not reason:
-            raise ValidationError(f"No lost reason with id {lost_reason_id}", "lost_reason_id")
+        """Mark the deals lost for a reason, required: the one given, else the one chosen on
+        each deal's form. The stage they were at is kept and recorded as the lost stage."""
+        reasons = {}
+        if lost_reason_id:
+            reason = self.env["crm.lost.reason"].browse(int(lost_reason_id)).exists()
+            if not reason:
+                raise ValidationError(f"No lost reason with id {lost_reason_id}", "lost_reason_id")
+            reasons = dict.fromkeys(self.ids, reason.id)
+        else:
+            for lead in self:
+                if not lead.lost_reason_id:
+                    raise ValidationError(
+                        "Say why the deal was lost: a lost reason is required.", "lost_reason_id"
+                    )
+                reasons[lead.id] = lead.lost_reason_id.id
         won = self.filtered(lambda lead: lead.won_status == "won")
         if won:
             raise UserError(f"{won[0].name}: the deal is won; it cannot be lost.")
         now = utcnow()
         self.env["crm.stage.history"].sudo().close_rows(self)
-        for stage, leads in _group_by_stage(self).items():
-            leads.write(
+        groups = {}
+        for lead in self:
+            groups.setdefault((lead.stage_id.id, reasons[lead.id]), []).append(lead.id)
+        for (stage, reason), ids in groups.items():
+            self.browse(ids).write(
                 {
                     "active": False,
-                    "lost_reason_id": reason.id,
+                    "lost_reason_id": reason,
                     "lost_stage_id": stage or None,
                     "probability": 0.0,
                     "date_lost": now,

@@ -1,0 +1,21 @@
+"""The addon's translations: its own catalog (i18n/ru.po) first, then the core's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.i18n import load_catalog
+
+I18N = Path(__file__).resolve().parent / "i18n"
+_CATALOGS: dict[str, dict[str, str]] = {}
+
+
+def translate(env, text: str, **values) -> str:
+    """``text`` in the environment user's language, ``%(name)s`` filled from ``values``."""
+    lang = env.lang if env is not None else None
+    if lang and lang != "en":
+        catalog = _CATALOGS.get(lang)
+        if catalog is None:
+            catalog = _CATALOGS[lang] = load_catalog(lang, [I18N])
+        text = catalog.get(text) or text
+    return text % values if values else text
