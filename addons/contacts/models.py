@@ -19,7 +19,7 @@ from .tools import (
 )
 
 # How many values go into one IN (...) of the duplicate search.
-DUPLICATE_CHUNK = 500
+DUPLICATE_CHUNK = 2000
 
 
 def _default_salesman(model):
@@ -350,7 +350,7 @@ class Partner(Model):
             keys.append(
                 {
                     "vat": normalize_vat(vals.get("vat")),
-                    "kpp": vals.get("kpp") or None,
+                    "kpp": _text(vals.get("kpp")).upper() or None,
                     "phones": {
                         p
                         for p in (
@@ -360,34 +360,21 @@ class Partner(Model):
                         if p
                     },
                     "email": normalize_email(vals.get("email")),
-                    "self": vals.get("id"),
-                    "parent": vals.get("parent_id"),
+                    "self": _id_of(vals.get("id")),
+                    "parent": _id_of(vals.get("parent_id")),
                 }
             )
         vats = sorted({k["vat"] for k in keys if k["vat"]})
         phones = sorted({p for k in keys for p in k["phones"]})
         emails = sorted({k["email"] for k in keys if k["email"]})
-        Partner = self.sudo()
-        columns = [
-            "vat",
-            "kpp",
-            "phone_sanitized",
-            "mobile_sanitized",
-            "email_normalized",
-            "parent_id",
-        ]
-        rows = {}
-        for name, values in (
-            ("vat", vats),
-            ("phone_sanitized", phones),
-            ("mobile_sanitized", phones),
-            ("email_normalized", emails),
-        ):
-            for start in range(0, len(values), DUPLICATE_CHUNK):
-                chunk = values[start : start + DUPLICATE_CHUNK]
-                found = Partner.search([(name, "in", chunk)])
-                for row in found.read(columns):
-                    rows[row["id"]] = row
+        rows = self._duplicate_candidates(
+            [
+                ("vat", vats),
+                ("phone_sanitized", phones),
+                ("mobile_sanitized", phones),
+                ("email_normalized", emails),
+            ]
+        )
         by_vat, by_phone, by_email = {}, {}, {}
         for row in rows.values():
             if row["vat"]:
@@ -401,7 +388,7 @@ class Partner(Model):
             found = []
 
             def related(row, key=key):
-                parent = row["parent_id"][0] if row["parent_id"] else None
+                parent = row["parent_id"]
                 return row["id"] == key["self"] or (
                     key["parent"] and key["parent"] in (row["id"], parent)
                 )
@@ -424,6 +411,39 @@ class Partner(Model):
             result.append(sorted(found, key=lambda m: m[0]))
         return result
 
+    def _duplicate_candidates(self, lookups) -> dict[int, dict]:
+        """Active partners whose column matches one of the values, ``{id: row}``.
+
+        Plain SQL with bound parameters: every partner counts, whoever may read it, and
+        building the statement through the query builder costs more than running it when
+        an import checks tens of thousands of values."""
+        self.env.recompute()  # the normalised columns of partners changed in this transaction
+        db = self.env.db
+        table = self._table._meta.table_name
+        columns = [
+            "id",
+            "vat",
+            "kpp",
+            "phone_sanitized",
+            "mobile_sanitized",
+            "email_normalized",
+            "parent_id",
+        ]
+        select = ", ".join(f'"{c}"' for c in columns)
+        rows = {}
+        for column, values in lookups:
+            for start in range(0, len(values), DUPLICATE_CHUNK):
+                chunk = values[start : start + DUPLICATE_CHUNK]
+                marks = ", ".join([db.param] * len(chunk))
+                cursor = db.execute_sql(
+                    f'SELECT {select} FROM "{table}" WHERE "active" = {db.param} '
+                    f'AND "{column}" IN ({marks})',
+                    [True, *chunk],
+                )
+                for values_row in cursor.fetchall():
+                    rows[values_row[0]] = dict(zip(columns, values_row, strict=True))
+        return rows
+
     # -- search -------------------------------------------------------------------------------------
     def name_search(self, name="", domain=None, operator="ilike", limit=8) -> list:
         """Find partners by name, e-mail, INN or phone (any way of writing it)."""
@@ -442,6 +462,18 @@ class Partner(Model):
         records = self.search(list(domain or []) + search, limit=limit)
         names = records._display_names()
         return [(id_, names[id_]) for id_ in records._ids]
+
+
+def _text(value) -> str:
+    return re.sub(r"\s+", "", value) if isinstance(value, str) else ""
+
+
+def _id_of(value):
+    """An id from an id, a ``(id, name)`` pair as read() gives, or a record."""
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    value = getattr(value, "id", value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _clean_vals(vals):

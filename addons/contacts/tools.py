@@ -36,7 +36,9 @@ def normalize_email(email) -> str | None:
     """The address part, lower-cased: ``Anna <Anna@Example.RU>`` -> ``anna@example.ru``."""
     if not email or not isinstance(email, str):
         return None
-    address = parseaddr(email.strip())[1] or email.strip()
+    address = email.strip()
+    if "<" in address or " " in address or '"' in address:  # "Name <address>" forms
+        address = parseaddr(address)[1] or address
     address = address.strip().lower()
     return address if "@" in address else None
 

@@ -174,3 +174,29 @@ def test_demo_partners_are_valid_and_the_demo_salesman_sees_only_his(shipped):
     with registry.transaction(demo.id) as user_env:
         visible = user_env["res.partner"].search([])
         assert visible and set(visible.mapped("user_id.id")) == {demo.id}
+
+
+def test_duplicates_count_changes_made_earlier_in_the_same_transaction(contacts):
+    with contacts.transaction() as env:
+        partner = env["res.partner"].create({"name": "Вектор"})
+        partner.write({"phone": "+7 (812) 555-01-02"})
+        [found] = env["res.partner"].find_duplicates([{"mobile": "88125550102"}])
+        assert found == partner
+
+
+def test_a_salesman_is_told_about_a_colleagues_client_he_cannot_open(contacts, make_user):
+    with contacts.transaction() as env:
+        anna = make_user(env, "anna", ["contacts.group_sale_salesman"])
+        boris = make_user(env, "boris", ["contacts.group_sale_salesman"])
+        annas = env["res.partner"].create(
+            {"name": "Клиент Анны", "email": "buyer@client.ru", "user_id": anna.id}
+        )
+    with (
+        pytest.raises(ValidationError, match=f"#{annas.id} Клиент Анны"),
+        contacts.transaction(boris.id) as env,
+    ):
+        env["res.partner"].create({"name": "Тот же клиент", "email": "Buyer@Client.ru"})
+    with contacts.transaction(boris.id) as env:
+        [found] = env["res.partner"].find_duplicates([{"email": "buyer@client.ru"}])
+        assert found.ids == [annas.id]
+        assert found._display_names() == {annas.id: "Restricted"}
