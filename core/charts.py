@@ -394,7 +394,10 @@ def _merge_tail(labels, values, keep, lang):
     if len(labels) <= keep:
         return labels, values, False
     rest = [v for v in values[keep - 1 :] if v is not None]
-    other = sum(rest, Decimal(0) if all(isinstance(v, Decimal) for v in rest) else 0)
+    if any(isinstance(v, float) for v in rest):
+        other = sum(float(v) for v in rest)  # Decimal + float is a TypeError
+    else:
+        other = sum(rest, Decimal(0) if any(isinstance(v, Decimal) for v in rest) else 0)
     return labels[: keep - 1] + [translate("Other", lang)], values[: keep - 1] + [other], True
 
 

@@ -210,3 +210,9 @@ def test_the_same_svg_goes_into_a_pdf():
 )
 def test_axis_ticks_are_round_numbers_from_zero_covering_the_data(low, high, expected):
     assert [str(t) for t in charts.nice_ticks(low, high)] == expected
+
+
+def test_other_slice_adds_up_mixed_number_types():
+    values = [10] * 11 + [Decimal("1.5"), 2.25, 1]
+    root = parse(charts.pie_chart([f"S{i}" for i in range(14)], values))
+    assert any(s.startswith("Other: 4.75 (") for s in hovers(root, "path"))
