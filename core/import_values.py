@@ -24,9 +24,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "x", "да", "д", "истина"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", "нет", "н", "ложь"})
 # Thousands separators people and spreadsheets put in numbers, and currency marks.
-_NUMBER_NOISE = str.maketrans(
-    {" ": None, "\u00a0": None, "\u202f": None, "\u2009": None, "₽": None, "$": None, "€": None}
-)
+_NUMBER_NOISE = re.compile("[\\s\u00a0\u202f\u2009₽$€]+")
+_PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
@@ -178,7 +177,7 @@ def _read_xlsx(content: bytes) -> TableFile:
 
 
 def is_empty(value) -> bool:
-    return value is None or (type(value) is str and not value.strip())
+    return value is None or value == "" or (type(value) is str and value.isspace())
 
 
 def clean_text(value) -> str:
@@ -204,7 +203,9 @@ def parse_decimal(value) -> Decimal:
         return Decimal(value)
     if isinstance(value, float):
         return Decimal(repr(value))
-    text = clean_text(value).strip().translate(_NUMBER_NOISE).replace("\u2212", "-")
+    if type(value) is str and _PLAIN_NUMBER.match(value):
+        return Decimal(value)
+    text = _NUMBER_NOISE.sub("", clean_text(value)).replace("\u2212", "-")
     if "," in text and "." in text:
         if text.rfind(",") > text.rfind("."):
             text = text.replace(".", "").replace(",", ".")
@@ -226,6 +227,8 @@ def parse_decimal(value) -> Decimal:
 def parse_integer(value) -> int:
     if type(value) is int:
         return value
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
     number = parse_decimal(value)
     if number != number.to_integral_value():
         raise CellError("Expected a whole number, got %(value)r", value=value)
@@ -238,6 +241,8 @@ def parse_integer(value) -> int:
 def parse_float(value) -> float:
     if type(value) is float:
         return value
+    if type(value) is str and _PLAIN_NUMBER.match(value):
+        return float(value)
     return float(parse_decimal(value))
 
 
