@@ -354,8 +354,9 @@ def _key(value):
     return value[0] if isinstance(value, tuple) else value
 
 
-def group_label(dim: Dimension, value, lang) -> str:
-    """How a group value reads in a header: names, selection labels, months, quarters..."""
+def group_label(dim: Dimension, value, lang, translate=None) -> str:
+    """How a group value reads in a header: names, selection labels, months, quarters...
+    ``translate`` (the environment's) translates selection labels of addons."""
     if value is None or (value is False and dim.field.type != "boolean"):
         return _t("Undefined", lang)
     kind = dim.field.type
@@ -363,7 +364,8 @@ def group_label(dim: Dimension, value, lang) -> str:
         return str(value[1]) if isinstance(value, tuple) else str(value)
     if kind == "selection":
         labels = dict(dim.field.selection)
-        return _t(labels.get(value, str(value)), lang)
+        label = labels.get(value, str(value))
+        return translate(label) if translate else _t(label, lang)
     if kind == "boolean":
         return _t("Yes" if value else "No", lang)
     if isinstance(value, datetime.date):
@@ -432,7 +434,7 @@ def _orders(model, dims, groups) -> list[dict]:
     return result
 
 
-def _headers(dims, groups, orders, lang, offset) -> list[Header]:
+def _headers(dims, groups, orders, env, offset) -> list[Header]:
     """Distinct combinations of the groups' values for these dimensions, in order."""
     if not dims:
         return []
@@ -445,7 +447,13 @@ def _headers(dims, groups, orders, lang, offset) -> list[Header]:
     keys = [_sort_key(d, orders[offset + i]) for i, d in enumerate(dims)]
     ordered = sorted(seen, key=lambda k: tuple(f(v) for f, v in zip(keys, k, strict=True)))
     return [
-        Header(k, tuple(group_label(d, v, lang) for d, v in zip(dims, seen[k], strict=True)))
+        Header(
+            k,
+            tuple(
+                group_label(d, v, env.lang, env.translate)
+                for d, v in zip(dims, seen[k], strict=True)
+            ),
+        )
         for k in ordered
     ]
 
@@ -494,8 +502,8 @@ def pivot(env, model, domain=None, rows=(), cols=(), measures=(COUNT,)) -> Pivot
     lang = env.lang
     orders = _orders(records, row_dims + col_dims, groups)
     table = PivotTable(model, row_dims, col_dims, measure_list, lang=lang)
-    table.row_headers = _headers(row_dims, groups, orders, lang, 0)
-    table.col_headers = _headers(col_dims, groups, orders, lang, len(row_dims))
+    table.row_headers = _headers(row_dims, groups, orders, env, 0)
+    table.col_headers = _headers(col_dims, groups, orders, env, len(row_dims))
     # Cells, rows, columns and the grand total add up the groups' aggregates.
     finish = _finisher(measure_list, aggregates)
     split, width = len(row_dims), len(aggregates)
