@@ -88,7 +88,7 @@ class Activity(Model):
     activity_category = fields.Selection(
         ACTIVITY_CATEGORIES, "Kind", compute="_compute_category", store=True, index=True
     )
-    summary = fields.Char("Summary", required=True, tracking=True)
+    summary = fields.Char("Summary", tracking=True, help="The activity type's name when empty")
     note = fields.Text("Note")
     date_deadline = fields.Date(
         "Due date", required=True, index=True, default=_today, tracking=True
