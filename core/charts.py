@@ -240,6 +240,12 @@ class _Axes:
         self.rotated = not fits
         self.label_chars = LABEL_CHARS if self.rotated else max(int((self.slot - 6) / CHAR_W), 3)
         shown = min(longest_label, self.label_chars)
+        if self.rotated:
+            # The first label slants down to the left of its slot: keep it inside the chart.
+            reach = min(shown * CHAR_W * 0.71 + 4, WIDTH / 4) - self.slot / 2
+            if reach > self.left:
+                self.left = reach
+                self.slot = (self.right - self.left) / self.count
         bottom_space = (shown * CHAR_W * 0.71 + 18) if self.rotated else 22
         self.bottom = canvas.height - bottom_space
         self.top = top + 6
@@ -310,7 +316,8 @@ def bar_chart(
     axes.draw()
     zero = axes.y(0)
     groups = 1 if stacked else len(data)
-    bar_w = axes.slot * (0.7 if stacked else 0.8) / groups
+    # A few bars would be slabs across the whole chart: no bar is wider than 60 units.
+    bar_w = min(axes.slot * (0.7 if stacked else 0.8) / groups, 60)
     for index, label in enumerate(labels):
         up = down = 0.0
         for number_index, (item, column) in enumerate(zip(data, numbers, strict=True)):
@@ -327,7 +334,7 @@ def bar_chart(
                 x = axes.x(index) - bar_w / 2
             else:
                 y0, y1 = zero, axes.y(value)
-                x = axes.left + axes.slot * index + axes.slot * 0.1 + bar_w * number_index
+                x = axes.x(index) - bar_w * groups / 2 + bar_w * number_index
             color = PALETTE[number_index % len(PALETTE)]
             canvas.add(
                 f'<rect x="{_n(x)}" y="{_n(min(y0, y1))}" width="{_n(max(bar_w, 0.5))}" '

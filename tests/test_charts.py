@@ -216,3 +216,19 @@ def test_other_slice_adds_up_mixed_number_types():
     values = [10] * 11 + [Decimal("1.5"), 2.25, 1]
     root = parse(charts.pie_chart([f"S{i}" for i in range(14)], values))
     assert any(s.startswith("Other: 4.75 (") for s in hovers(root, "path"))
+
+
+def test_a_single_bar_is_not_a_slab_across_the_chart():
+    (bar,) = _bars(parse(charts.bar_chart(["Only"], [5])))
+    assert float(bar.get("width")) <= 60
+    middle = float(bar.get("x")) + float(bar.get("width")) / 2
+    assert charts.WIDTH * 0.4 < middle < charts.WIDTH * 0.7
+
+
+def test_slanted_axis_labels_stay_inside_the_chart():
+    labels = [LONG] + [f"Клиент {i}" for i in range(59)]
+    root = parse(charts.line_chart(labels, [1] * 60))
+    first = next(t for t in root.iter(f"{{{NS['s']}}}text") if t.get("transform"))
+    shown = first.find("s:title", NS).tail
+    reach = len(shown) * charts.CHAR_W * 0.71
+    assert float(first.get("x")) - reach >= 0
