@@ -6,7 +6,8 @@ duplicates for an import or lead conversion, and the daily activity digest.
 
 Prints JSON lines: ``contacts_create`` (partners per second, duplicate check included),
 ``contacts_find_duplicates`` (rows checked per second, half of them duplicates),
-``calendar_digest`` (seconds to build the digests of every user).
+``calendar_activity_create`` (activities on partners per second), ``calendar_digest``
+(seconds to build the digests of every user).
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ def run(kind, partners, check, users, activities):
                 .ids
             )
             call = env.ref("calendar.mail_activity_data_call").id
+            partner_ids = env["res.partner"].search([], limit=1000).ids
+            start = time.perf_counter()
             env["mail.activity"].with_context(mail_activity_quiet=True).create(
                 [
                     {
@@ -148,10 +151,20 @@ def run(kind, partners, check, users, activities):
                         "summary": f"Call {i}",
                         "user_id": user_ids[i % users],
                         "date_deadline": today + datetime.timedelta(days=i % 7 - 3),
+                        "res_model": "res.partner",
+                        "res_id": partner_ids[i % len(partner_ids)],
                     }
                     for i in range(activities)
                 ]
             )
+            seconds = time.perf_counter() - start
+        common.emit(
+            "calendar_activity_create",
+            db=kind,
+            activities=activities,
+            seconds=seconds,
+            per_second=activities / seconds,
+        )
         # 06:00 UTC is 09:00 in Moscow (the users' zone): past the default 08:00.
         now = datetime.datetime.combine(today, datetime.time(6, 0)).isoformat()
         start = time.perf_counter()

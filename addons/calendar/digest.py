@@ -89,12 +89,17 @@ def send_digests(env, now=None):
         ],
         order="date_deadline, id",
     )
+    # Plain rows (read() names the related records in bulk): tens of thousands of
+    # activities go through this loop each morning.
+    rows = activities.read(
+        ["user_id", "date_deadline", "summary", "res_name", "activity_type_id", "create_uid"]
+    )
     by_user = {}
-    for activity in activities:
-        by_user.setdefault(activity.user_id.id, []).append(activity)
+    for row in rows:
+        by_user.setdefault(row["user_id"][0], []).append(row)
     mails = []
     for user, day in due.items():
-        mine = [a for a in by_user.get(user.id, ()) if a.date_deadline <= day]
+        mine = [a for a in by_user.get(user.id, ()) if a["date_deadline"] <= day]
         if mine:
             mails.append(_mail(env.with_context(lang=user.lang), user, day, mine))
     if mails:
@@ -109,8 +114,8 @@ def send_digests(env, now=None):
 
 
 def _mail(env, user, day, activities) -> dict:
-    overdue = [a for a in activities if a.date_deadline < day]
-    today = [a for a in activities if a.date_deadline == day]
+    overdue = [a for a in activities if a["date_deadline"] < day]
+    today = [a for a in activities if a["date_deadline"] == day]
     subject = translate(
         env,
         "Activities for %(date)s: %(today)s today, %(overdue)s overdue",
@@ -142,17 +147,18 @@ def _mail(env, user, day, activities) -> dict:
 
 
 def _line(env, user, activity) -> str:
+    kind = activity["activity_type_id"]
     parts = [
-        activity.date_deadline.strftime("%d.%m.%Y"),
-        translate(env, activity.activity_type_id.name or ""),
-        activity.summary or "",
+        activity["date_deadline"].strftime("%d.%m.%Y"),
+        translate(env, kind[1] or "") if kind else "",
+        activity["summary"] or "",
     ]
-    if activity.res_name:
-        parts.append(f"({activity.res_name})")
+    if activity["res_name"]:
+        parts.append(f"({activity['res_name']})")
     line = " ".join(p for p in parts if p)
-    author = activity.create_uid
-    if author and author.id not in (user.id, 1):
-        line += " " + translate(env, "[set by %(name)s]", name=author.name)
+    author = activity["create_uid"]
+    if author and author[0] not in (user.id, 1):
+        line += " " + translate(env, "[set by %(name)s]", name=author[1])
     return line
 
 
