@@ -33,7 +33,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class PivotError(UserError):
-    """A pivot or graph request names something that cannot be grouped or measured."""
+    """A pivot or graph request names something that cannot be grouped or measured.
+
+    ``message`` is the English text with ``%(name)r`` placeholders (the catalog's msgid),
+    so the web client can show it in the user's language with ``translated()``."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+    def translated(self, translate) -> str:
+        text = translate(self.message)
+        return text % self.params if self.params else text
 
 
 @dataclass(frozen=True)
@@ -225,17 +237,27 @@ def _t(text, lang):
     return translate(text, lang)
 
 
-def _resolve(model, path: str, what: str):
-    """The field at the end of a (many2one) path, or a PivotError naming the path."""
+def _resolve(model, spec: str, path: str):
+    """The field at the end of a grouping's (many2one) path, or a PivotError naming it."""
     current = model
     names = path.split(".")
     for depth, name in enumerate(names):
         found = current._fields.get(name)
         if found is None:
-            raise PivotError(f"{what} {path!r}: {current._name} has no field {name!r}")
+            raise PivotError(
+                "Grouping %(spec)r: %(model)s has no field %(name)r",
+                spec=spec,
+                model=current._name,
+                name=name,
+            )
         if depth < len(names) - 1:
             if found.type != "many2one":
-                raise PivotError(f"{what} {path!r}: {current._name}.{name} is not a many2one")
+                raise PivotError(
+                    "Grouping %(spec)r: %(model)s.%(name)s is not a many2one",
+                    spec=spec,
+                    model=current._name,
+                    name=name,
+                )
             current = model.env[found.comodel_name]
     return found
 
@@ -243,19 +265,23 @@ def _resolve(model, path: str, what: str):
 def parse_dimension(model, spec) -> Dimension:
     """Check a grouping such as ``stage_id``, ``user_id.company_id`` or ``create_date:week``."""
     if not isinstance(spec, str) or not spec:
-        raise PivotError(f"a grouping is a field name, got {spec!r}")
+        raise PivotError("A grouping is a field name, got %(spec)r", spec=spec)
     name, _, granularity = spec.partition(":")
-    found = _resolve(model, name, "grouping")
+    found = _resolve(model, spec, name)
     if granularity and granularity not in GRANULARITIES:
         raise PivotError(
-            f"grouping {spec!r}: granularity must be one of {', '.join(GRANULARITIES)}"
+            "Grouping %(spec)r: the granularity must be one of %(choices)s",
+            spec=spec,
+            choices=", ".join(GRANULARITIES),
         )
     if granularity and found.type not in ("date", "datetime"):
-        raise PivotError(f"grouping {spec!r}: only dates have a granularity")
+        raise PivotError("Grouping %(spec)r: only dates have a granularity", spec=spec)
     if found.type in ("date", "datetime") and not granularity:
         granularity = "month"  # as read_group does for a bare date
     if found.type in ("one2many", "many2many", "binary", "json", "text"):
-        raise PivotError(f"grouping {spec!r}: a {found.type} field cannot be grouped by")
+        raise PivotError(
+            "Grouping %(spec)r: a %(type)s field cannot be grouped by", spec=spec, type=found.type
+        )
     label = model.env.translate(found.string or name)
     if granularity and ":" in spec:
         label = f"{label} ({_t(granularity.capitalize(), model.env.lang)})"
@@ -267,18 +293,27 @@ def parse_measure(model, spec) -> Measure:
     if spec in (COUNT, "count", None, ""):
         return Measure(COUNT, None, "count", _t("Count", model.env.lang))
     if not isinstance(spec, str):
-        raise PivotError(f"a measure is a field name, got {spec!r}")
+        raise PivotError("A measure is a field name, got %(spec)r", spec=spec)
     name, _, func = spec.partition(":")
     func = func or "sum"
     if func not in MEASURE_FUNCS:
-        raise PivotError(f"measure {spec!r}: the function must be one of count, sum, avg")
+        raise PivotError("Measure %(spec)r: the function must be one of count, sum, avg", spec=spec)
     if func == "count":
         return Measure(COUNT, None, "count", _t("Count", model.env.lang))
-    found = _resolve(model, name, "measure")
     if "." in name:
-        raise PivotError(f"measure {spec!r}: measure a field of {model._name} itself")
+        raise PivotError(
+            "Measure %(spec)r: measure a field of %(model)s itself", spec=spec, model=model._name
+        )
+    found = model._fields.get(name)
+    if found is None:
+        raise PivotError(
+            "Measure %(spec)r: %(model)s has no field %(name)r",
+            spec=spec,
+            model=model._name,
+            name=name,
+        )
     if found.type not in ("integer", "float", "monetary"):
-        raise PivotError(f"measure {spec!r}: {func} needs a number field")
+        raise PivotError("Measure %(spec)r: sums and averages need a number field", spec=spec)
     label = model.env.translate(found.string or name)
     if func == "avg":
         label = f"{label} ({_t('average', model.env.lang)})"
@@ -462,8 +497,9 @@ def _grouped(model, domain, specs, aggregates):
     groups = model.read_group(domain or [], specs, aggregates, limit=MAX_GROUPS + 1)
     if len(groups) > MAX_GROUPS:
         raise PivotError(
-            f"more than {MAX_GROUPS} groups: choose fewer or coarser groupings "
-            f"(for example months instead of days)"
+            "More than %(limit)s groups: choose fewer or coarser groupings "
+            "(for example months instead of days)",
+            limit=MAX_GROUPS,
         )
     return groups
 
@@ -488,12 +524,12 @@ def pivot(env, model, domain=None, rows=(), cols=(), measures=(COUNT,)) -> Pivot
     rows, cols = _as_list(rows), _as_list(cols)
     measure_specs = _as_list(measures) or [COUNT]
     if len(rows) + len(cols) > 3:
-        raise PivotError("a pivot groups by at most three fields (rows and columns together)")
+        raise PivotError("A pivot groups by at most three fields (rows and columns together)")
     row_dims = [parse_dimension(records, s) for s in rows]
     col_dims = [parse_dimension(records, s) for s in cols]
     specs = [d.spec for d in row_dims + col_dims]
     if len(set(specs)) != len(specs):
-        raise PivotError("a grouping appears twice among the rows and columns")
+        raise PivotError("A grouping appears twice among the rows and columns")
     measure_list = list(
         {m.spec: m for m in (parse_measure(records, s) for s in measure_specs)}.values()
     )
@@ -533,12 +569,14 @@ def graph_data(env, model, domain=None, groupby=(), measure=None, aggregate="cou
     per value of the second); ``aggregate`` count, sum or avg of the field ``measure``."""
     groupby = _as_list(groupby)
     if not 1 <= len(groupby) <= 2:
-        raise PivotError("a graph groups by one or two fields")
+        raise PivotError("A graph groups by one or two fields")
     if aggregate not in MEASURE_FUNCS:
-        raise PivotError(f"aggregate {aggregate!r}: must be one of count, sum, avg")
+        raise PivotError(
+            "Aggregate %(aggregate)r: must be one of count, sum, avg", aggregate=aggregate
+        )
     spec = COUNT if aggregate == "count" else f"{measure}:{aggregate}"
     if aggregate != "count" and not measure:
-        raise PivotError(f"{aggregate} needs a field to measure")
+        raise PivotError("Sums and averages need a field to measure")
     table = pivot(env, model, domain, rows=groupby[:1], cols=groupby[1:], measures=[spec])
     labels = [h.label for h in table.row_headers]
     chosen = table.measures[0]

@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from core.exceptions import AccessError, DomainError
+from core.i18n import translate
 from core.pivot import PivotError, graph_data, pivot
 from core.timezones import offset_changes
 
@@ -254,23 +255,36 @@ def test_no_matching_records_gives_empty_headers_and_zero_totals(world):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "english", "russian"),
     [
-        ({"rows": ["nope"]}, "acc.lead has no field 'nope'"),
-        ({"rows": ["name:month"]}, "only dates have a granularity"),
-        ({"rows": ["date_deadline:decade"]}, "granularity must be one of"),
-        ({"rows": ["tag_ids"]}, "cannot be grouped by"),
-        ({"rows": ["stage", "user_id"], "cols": ["date_deadline", "name"]}, "at most three"),
-        ({"rows": ["stage"], "cols": ["stage"]}, "appears twice"),
-        ({"measures": ["name:sum"]}, "needs a number field"),
-        ({"measures": ["expected_revenue:max"]}, "one of count, sum, avg"),
-        ({"measures": ["user_id.name:sum"]}, "measure a field of acc.lead itself"),
+        ({"rows": ["nope"]}, "acc.lead has no field 'nope'", "у модели acc.lead нет поля 'nope'"),
+        ({"rows": ["name:month"]}, "only dates have a granularity", "бывает только у дат"),
+        ({"rows": ["date_deadline:decade"]}, "granularity must be one of", "шаг должен быть"),
+        ({"rows": ["tag_ids"]}, "cannot be grouped by", "группировать нельзя"),
+        (
+            {"rows": ["stage", "user_id"], "cols": ["date_deadline", "name"]},
+            "at most three",
+            "не более чем по трём полям",
+        ),
+        ({"rows": ["stage"], "cols": ["stage"]}, "appears twice", "указана дважды"),
+        ({"measures": ["name:sum"]}, "need a number field", "только по числовому полю"),
+        ({"measures": ["expected_revenue:max"]}, "one of count, sum, avg", "функция должна быть"),
+        ({"measures": ["nope:avg"]}, "acc.lead has no field 'nope'", "нет поля 'nope'"),
+        (
+            {"measures": ["user_id.name:sum"]},
+            "measure a field of acc.lead itself",
+            "укажите поле самой модели acc.lead",
+        ),
     ],
 )
-def test_bad_groupings_and_measures_are_clear_errors(world, kwargs, message):
+def test_bad_groupings_and_measures_are_clear_errors_in_both_languages(
+    world, kwargs, english, russian
+):
     registry, uid = world
-    with registry.transaction(uid=uid["m"]) as env, pytest.raises(PivotError, match=message):
+    with registry.transaction(uid=uid["m"]) as env, pytest.raises(PivotError) as caught:
         pivot(env, "acc.lead", [], **kwargs)
+    assert english in str(caught.value)
+    assert russian in caught.value.translated(lambda text: translate(text, "ru"))
 
 
 class _QueryCounter(logging.Handler):
