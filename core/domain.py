@@ -6,6 +6,7 @@ import datetime
 import re
 from decimal import Decimal
 
+import peewee
 from peewee import JOIN, SQL, Case, NodeList, Value, fn
 
 from . import fields as F
@@ -545,6 +546,29 @@ class Query:
         if offset:
             query = query.offset(offset)
         return [row[0] for row in query.tuples()]
+
+    def select_ids_per_group(self, group_field: str, order=None, limit=20) -> dict:
+        """``{group value: [ids]}``: the first ``limit`` ids of each group, in one query
+        (a window function), for boards that show the top of every column at once."""
+        limit, _ = _check_limit(limit, 0)
+        field = self.model._fields.get(group_field)
+        if field is None or not field.stored_column:
+            raise DomainError(f"cannot group by {group_field!r}")
+        column = getattr(self.table, group_field)
+        terms = self.order_by(order) if order else [self.table.id.asc()]
+        rank = fn.ROW_NUMBER().over(partition_by=[column], order_by=terms)
+        inner = self._base(self.table.id.alias("rid"), column.alias("gkey"), rank.alias("rn"))
+        sub = inner.alias("ranked")
+        outer = (
+            peewee.Select(from_list=[sub], columns=[sub.c.gkey, sub.c.rid])
+            .where(sub.c.rn <= limit)
+            .order_by(sub.c.gkey, sub.c.rn)
+            .bind(self.model._table._meta.database)
+        )
+        groups: dict = {}
+        for key, rid in outer.tuples().execute():
+            groups.setdefault(key, []).append(rid)
+        return groups
 
     def count(self, limit=None) -> int:
         if limit is not None:

@@ -16,8 +16,11 @@ PREFETCH_MAX = 1000
 MAGIC_FIELDS = ("id", "create_date", "create_uid", "write_date", "write_uid")
 
 
-def utcnow():
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
+def utcnow(precise=False):
+    """The current UTC time, naive; to the second unless ``precise`` (write_date keeps the
+    microseconds, so that two changes within one second are told apart)."""
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    return now if precise else now.replace(microsecond=0)
 
 
 class MetaModel(type):
@@ -501,6 +504,18 @@ class Model(metaclass=MetaModel):
             self.env.state.readable.setdefault((self.env.uid, self._name), set()).update(ids)
         return ids
 
+    def search_per_group(self, domain, group_field, limit=20, order=None) -> dict:
+        """``{value of group_field: records}``: the first ``limit`` matches of each group, in
+        one query (kanban columns)."""
+        self.check_access("read")
+        self._check_field_access([group_field], "read")
+        query = self._query(domain)
+        groups = query.select_ids_per_group(group_field, order or self._order, limit)
+        all_ids = tuple(i for ids in groups.values() for i in ids)
+        if query.rules_applied:
+            self.env.state.readable.setdefault((self.env.uid, self._name), set()).update(all_ids)
+        return {key: self._browse(tuple(ids), all_ids) for key, ids in groups.items()}
+
     def search(self, domain=(), order=None, limit=None, offset=0):
         """Records matching an Odoo-style domain, sorted by ``order``."""
         ids = tuple(self._search(domain, order, limit, offset))
@@ -739,9 +754,7 @@ class Model(metaclass=MetaModel):
         if is_postgres(table._meta.database):
             query = query.for_update()
         for id_, write_date, write_uid in query.tuples():
-            if write_date is not None and write_date.replace(microsecond=0) != expected.replace(
-                microsecond=0
-            ):
+            if write_date is not None and write_date != expected:
                 who = (
                     self.env["res.users"].sudo().browse(write_uid).name if write_uid else "someone"
                 )

@@ -158,9 +158,17 @@ class KanbanView(View):
     containers = ("fields",)
 
     def __init__(
-        self, model, group_by, fields, id=None, sum_field=None, quick_create=True, color=None
+        self,
+        model,
+        group_by,
+        fields,
+        id=None,
+        sum_field=None,
+        quick_create=True,
+        color=None,
+        limit=20,
     ):
-        self.group_by, self.fields = group_by, list(fields)
+        self.group_by, self.fields, self.limit = group_by, list(fields), limit
         self.sum_field, self.quick_create, self.color = sum_field, quick_create, color
         self._setup(model, id)
 

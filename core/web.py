@@ -199,6 +199,7 @@ def records(env, model_name):
     except DomainError as exc:
         raise PageError(400, str(exc)) from exc
     context["filter_fields"] = _filter_fields(model, lang)
+    context["D"] = D
     return render_template(f"web/{kind}.html", **context)
 
 
@@ -440,9 +441,7 @@ def kanban_more(env, model_name):
     cols = D.list_columns(
         env[model_name], D._CardView(views.get(model_name, "kanban").fields), lang
     )
-    return render_template(
-        "web/kanban_cards.html", cards=cards, columns=cols, model_name=model_name
-    )
+    return Response(D.cards_html(cards, cols, model_name), mimetype="text/html")
 
 
 @bp.route("/web/<model_name>/<int:record_id>/note", methods=["POST"])

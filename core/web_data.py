@@ -8,11 +8,18 @@ counts and history. Queries are per column or per relation, never per row.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from decimal import Decimal
 
 from .exceptions import DomainError, UserError
-from .formatting import format_date, format_datetime, format_money, format_number
+from .formatting import (
+    currency_digits,
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+)
 from .views import Field, Filter, iter_fields
 
 PAGE_SIZE = 80
@@ -28,6 +35,42 @@ class WebInputError(UserError):
 # -- values ---------------------------------------------------------------------------------------
 
 
+_SAMPLE = Decimal("1234567.891")
+
+
+@functools.lru_cache(maxsize=256)
+def _number_template(kind, lang, places, currency):
+    """``(template, group, decimal)`` read off Babel's rendering of a sample number once, so
+    thousands of cells are formatted with ``str.format`` instead of Babel's pattern engine."""
+    sample = (
+        format_money(_SAMPLE, currency, lang)
+        if kind == "money"
+        else format_number(_SAMPLE, lang, places)
+    )
+    digits = places if kind != "money" else currency_digits(currency)
+    for group in ("\u202f", "\u00a0", " ", ",", ".", "'"):
+        for point in (",", "."):
+            if group == point:
+                continue
+            plain = f"{_SAMPLE:,.{digits}f}".replace(",", "\0").replace(".", point)
+            number = plain.replace("\0", group)
+            if number in sample:
+                return sample.replace(number, "{}", 1), group, point
+    return None
+
+
+def _fast_number(value, lang, kind, places=None, currency="RUB"):
+    if value is None or isinstance(value, bool):
+        return None
+    template = _number_template(kind, lang, places, currency)
+    if template is None or value < 0:
+        return None
+    pattern, group, point = template
+    digits = places if kind != "money" else currency_digits(currency)
+    text = f"{value:,.{digits}f}".replace(",", "\0").replace(".", point).replace("\0", group)
+    return pattern.format(text)
+
+
 def display(field, value, lang, currency="RUB") -> str:
     """A value as the user reads it in a cell."""
     if value is None or value == [] or (value is False and field.type != "boolean"):
@@ -38,8 +81,12 @@ def display(field, value, lang, currency="RUB") -> str:
     if kind == "boolean":
         return "✓" if value else ""
     if kind == "monetary":
-        return format_money(value, currency, lang)
-    if kind in ("integer", "float"):
+        return _fast_number(value, lang, "money", None, currency) or format_money(
+            value, currency, lang
+        )
+    if kind == "integer":
+        return _fast_number(value, lang, "number", 0) or format_number(value, lang, 0)
+    if kind == "float":
         return format_number(value, lang, getattr(field, "digits", None))
     if kind == "date":
         return format_date(value, lang)
@@ -297,7 +344,7 @@ def list_groups(model, domain, groupby, sums, lang):
 # -- kanban ---------------------------------------------------------------------------------------
 
 
-def kanban_board(env, views, model_name, params, action=None, lang="en", per_column=20):
+def kanban_board(env, views, model_name, params, action=None, lang="en"):
     """Columns of a kanban view: every stage (folded ones too), counts, sums, first cards."""
     model = env[model_name]
     view = views.get(model_name, "kanban")
@@ -323,13 +370,18 @@ def kanban_board(env, views, model_name, params, action=None, lang="en", per_col
     if None in counts:
         keys.insert(0, (None, None, False))
     cols = list_columns(model, _CardView(view.fields), lang)
+    folded_keys = [key for key, _title, folded in keys if folded and key is not None]
+    shown = model.search_per_group(
+        _and(domain, [(view.group_by, "not in", folded_keys)]) if folded_keys else domain,
+        view.group_by,
+        view.limit,
+    )
+    every = model.browse([i for records in shown.values() for i in records.ids])
+    rows = {row["id"]: row for row in read_rows(every, cols, lang)}
     for key, title, folded in keys:
         row = counts.get(key, {})
         count = row.get("__count", 0)
-        cards = []
-        if count and not folded:
-            records = model.search(_and(domain, [(view.group_by, "=", key)]), limit=per_column)
-            cards = read_rows(records, cols, lang)
+        cards = [rows[i] for i in shown[key].ids] if key in shown else []
         total = row.get(f"{view.sum_field}:sum") if view.sum_field else None
         columns.append(
             {
@@ -345,6 +397,28 @@ def kanban_board(env, views, model_name, params, action=None, lang="en", per_col
             }
         )
     return {"view": view, "columns": columns, "card_columns": cols, "domain": domain}
+
+
+def cards_html(cards, columns, model_name):
+    """Kanban cards as HTML, built directly: thousands of cards in one page stay cheap."""
+    from markupsafe import Markup, escape
+
+    base = f"/web/{escape(model_name)}/"
+    names = [escape(c["name"]) for c in columns]
+    parts = []
+    for card in cards:
+        cells = card["cells"]
+        lines = "".join(
+            f'<div class="card-line" data-col="{names[i]}">{escape(cell)}</div>'
+            for i, cell in enumerate(cells[1:], start=1)
+            if cell
+        )
+        parts.append(
+            f'<article class="card" draggable="true" data-id="{card["id"]}" tabindex="0">'
+            f'<a href="{base}{card["id"]}" class="card-title">{escape(cells[0]) or "—"}</a>'
+            f"{lines}</article>"
+        )
+    return Markup("\n".join(parts))
 
 
 class _CardView:
