@@ -160,6 +160,9 @@ class Activity(Model):
         """``res_name`` and ``partner_id`` from the linked records: one read per model."""
         wanted: dict[str, set] = {}
         for vals in vals_list:
+            if vals.get("partner_id") and not vals.get("res_model") and not vals.get("res_id"):
+                # Planned from the client card: the activity is about the partner.
+                vals["res_model"], vals["res_id"] = "res.partner", vals["partner_id"]
             model, res_id = vals.get("res_model"), vals.get("res_id")
             if model or res_id:
                 if model not in self.env.registry.models:
@@ -305,26 +308,18 @@ class Activity(Model):
 
     def _post_results(self):
         """One history entry per linked record, written in one batch."""
-        linked = self.filtered(lambda a: a.res_model and a.res_id)
-        if not linked or "mail.message" not in self.env.registry.models:
-            return
-        now, uid = utcnow(), self.env.uid
-        entries = []
-        for activity in linked:
+        notes = []
+        for activity in self.filtered(lambda a: a.res_model and a.res_id):
             kind = translate(self.env, activity.activity_type_id.name or "")
-            entries.append(
-                {
-                    "model": activity.res_model,
-                    "res_id": activity.res_id,
-                    "record_name": activity.res_name,
-                    "message_type": "comment",
-                    "event": "note",
-                    "body": f"{kind} «{activity.summary}»: {activity.result}",
-                    "author_id": uid,
-                    "date": now,
-                }
+            notes.append(
+                (
+                    activity.res_model,
+                    activity.res_id,
+                    activity.res_name,
+                    f"{kind} «{activity.summary}»: {activity.result}",
+                )
             )
-        self.env["mail.message"].sudo().create(entries)
+        post_notes(self.env, notes)
 
     def action_set_task_state(self, task_state=None):
         """Move tasks to another status; "done" needs :meth:`action_done` and a result."""
@@ -335,6 +330,14 @@ class Activity(Model):
             )
         self.write({"task_state": task_state})
         return True
+
+
+class Partner(Model):
+    """The client card lists the partner's activities."""
+
+    _inherit = "res.partner"
+
+    activity_ids = fields.One2many("mail.activity", "partner_id", "Activities")
 
 
 class CalendarEvent(Model):
@@ -387,14 +390,88 @@ class CalendarEvent(Model):
                     translate(self.env, "An event cannot end before it starts"), "stop"
                 )
 
+    def create(self, vals_list):
+        single = isinstance(vals_list, dict)
+        vals_list = [vals_list] if single else list(vals_list)
+        for vals in vals_list:
+            check_link(self.env, vals.get("res_model"), vals.get("res_id"))
+        return super().create(vals_list)
+
     def action_mark_held(self, result=None):
-        """The meeting took place; the result goes to the linked record's history."""
-        self.write({"state": "held", **({"result": result} if result else {})})
-        return True
+        """The meeting took place; the result (given, or typed in the form) goes to the
+        linked record's history."""
+        return self._close("held", "Meeting «%(name)s» held", result)
 
     def action_mark_not_held(self, result=None):
-        self.write({"state": "not_held", **({"result": result} if result else {})})
+        """The meeting did not take place; the reason goes to the linked record's history."""
+        return self._close("not_held", "Meeting «%(name)s» did not take place", result)
+
+    def _close(self, state, note, result):
+        if result is not None and not isinstance(result, str):
+            raise ValidationError(translate(self.env, "The result is text"), "result")
+        if self.filtered(lambda e: e.state != "planned"):
+            raise UserError(translate(self.env, "Only a planned event can be closed"))
+        vals = {"state": state}
+        if result and result.strip():
+            vals["result"] = result.strip()
+        self.write(vals)
+        linked = self.filtered(lambda e: e.res_model and e.res_id)
+        names = {}
+        for model in set(linked.mapped("res_model")):
+            ids = [e.res_id for e in linked if e.res_model == model]
+            names[model] = self.env[model].sudo().browse(ids)._display_names()
+        post_notes(
+            self.env,
+            [
+                (
+                    event.res_model,
+                    event.res_id,
+                    names[event.res_model].get(event.res_id),
+                    translate(self.env, note, name=event.name)
+                    + (f": {event.result}" if event.result else ""),
+                )
+                for event in linked
+            ],
+        )
         return True
+
+
+def check_link(env, model, res_id):
+    """A linked record named by model and id must exist (checked as the system)."""
+    if not model and not res_id:
+        return
+    if model not in env.registry.models:
+        raise ValidationError(translate(env, "Unknown model %(model)r", model=model), "res_model")
+    if not isinstance(res_id, int) or isinstance(res_id, bool):
+        raise ValidationError(
+            translate(env, "An activity on a record needs the record's id"), "res_id"
+        )
+    if not env[model].sudo().with_context(active_test=False).browse(res_id).exists():
+        raise ValidationError(
+            translate(env, "%(model)s #%(id)s does not exist", model=model, id=res_id), "res_id"
+        )
+
+
+def post_notes(env, notes):
+    """Notes ``(model, res_id, record name, text)`` into records' history, in one batch."""
+    if not notes or "mail.message" not in env.registry.models:
+        return
+    now, uid = utcnow(), env.uid
+    env["mail.message"].sudo().create(
+        [
+            {
+                "model": model,
+                "res_id": res_id,
+                "record_name": name,
+                "message_type": "comment",
+                "event": "note",
+                "body": body,
+                "author_id": uid,
+                "date": now,
+            }
+            for model, res_id, name, body in notes
+        ]
+    )
 
 
 def _ids_of(value) -> list[int]:
@@ -414,4 +491,4 @@ def _ids_of(value) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-MODELS = [ActivityType, Activity, CalendarEvent]
+MODELS = [ActivityType, Activity, CalendarEvent, Partner]

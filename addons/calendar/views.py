@@ -160,6 +160,34 @@ def declarations():
             [V.SmartButton("activities", "Activities", "mail.activity", "partner_id")],
             inside="smart_buttons",
         ),
+        V.Patch(
+            "res.partner.form",
+            [V.SmartButton("meetings", "Meetings", "calendar.event", "partner_ids")],
+            inside="smart_buttons",
+        ),
+        V.Patch(
+            "res.partner.form",
+            [
+                V.Page(
+                    "activities",
+                    "Activities",
+                    [
+                        V.Field(
+                            "activity_ids",
+                            fields=(
+                                "date_deadline",
+                                "activity_type_id",
+                                "summary",
+                                "user_id",
+                                "state",
+                                "result",
+                            ),
+                        )
+                    ],
+                )
+            ],
+            before="bank",
+        ),
         V.Patch("res.users.form", ["activity_digest"], after="tz"),
         # -- actions and menus ------------------------------------------------------------------
         V.Action(

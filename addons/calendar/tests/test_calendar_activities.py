@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from core.exceptions import ValidationError
+from core.exceptions import UserError, ValidationError
 
 
 def _partner(env, name="ООО «Ромашка»"):
@@ -123,3 +123,53 @@ def test_the_form_way_result_typed_first_then_the_button(calendar):
         activity.write({"result": "Выставлен счёт №12"})
         activity.action_done()
         assert (activity.done, activity.task_state) == (True, "done")
+
+
+def test_an_activity_planned_from_the_client_card_is_about_the_partner(calendar):
+    with calendar.transaction() as env:
+        partner = _partner(env)
+        partner.write(
+            {
+                "activity_ids": [
+                    (0, 0, {"activity_type_id": env.ref("calendar.mail_activity_data_call").id})
+                ]
+            }
+        )
+        activity = partner.activity_ids
+        assert (activity.res_model, activity.res_id, activity.res_name) == (
+            "res.partner",
+            partner.id,
+            "ООО «Ромашка»",
+        )
+
+
+def test_a_held_meeting_writes_its_result_to_the_linked_record_history(calendar):
+    start = datetime.datetime(2026, 3, 2, 10, 0)
+    with calendar.transaction() as env:
+        partner = _partner(env)
+        event = env["calendar.event"].create(
+            {
+                "name": "Переговоры",
+                "start": start,
+                "stop": start + datetime.timedelta(hours=1),
+                "res_model": "res.partner",
+                "res_id": partner.id,
+                "partner_ids": [(6, 0, [partner.id])],
+            }
+        )
+        event.action_mark_held("Подписали протокол")
+        assert (event.state, event.result) == ("held", "Подписали протокол")
+        notes = [h["body"] for h in partner.message_history() if h["event"] == "note"]
+        assert notes == ["Meeting «Переговоры» held: Подписали протокол"]
+        with pytest.raises(UserError):
+            event.action_mark_not_held()
+    with pytest.raises(ValidationError, match="does not exist"), calendar.transaction() as env:
+        env["calendar.event"].create(
+            {
+                "name": "X",
+                "start": start,
+                "stop": start,
+                "res_model": "res.partner",
+                "res_id": 10**9,
+            }
+        )

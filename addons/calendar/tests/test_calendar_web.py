@@ -1,6 +1,7 @@
 """The web client with contacts and calendar: pages render, and a salesman's lists, calendar
 and partner card show only what the rules let him see."""
 
+import datetime
 import re
 
 import pytest
@@ -61,3 +62,29 @@ def test_a_salesman_never_sees_a_colleagues_partners_or_activities(demo_site):
     assert client.get(f"/web/res.partner/{theirs.id}").status_code == 404
     assert their_activity.summary not in client.get("/web/mail.activity?view=calendar").text
     assert client.get(f"/web/mail.activity/{their_activity.id}").status_code == 404
+
+
+def test_the_client_card_counts_activities_and_meetings_and_lists_activities(demo_site):
+    registry, client, demo = demo_site
+    with registry.transaction(demo.id) as env:
+        partner = env["res.partner"].create({"name": "Карточка клиента", "is_company": True})
+        call = env.ref("calendar.mail_activity_data_call").id
+        env["mail.activity"].create(
+            [
+                {"partner_id": partner.id, "activity_type_id": call, "summary": "Первый звонок"},
+                {"partner_id": partner.id, "activity_type_id": call, "summary": "Второй звонок"},
+            ]
+        )
+        start = datetime.datetime(2026, 3, 2, 10, 0)
+        env["calendar.event"].create(
+            {
+                "name": "Встреча",
+                "start": start,
+                "stop": start,
+                "partner_ids": [(6, 0, [partner.id])],
+            }
+        )
+    card = client.get(f"/web/res.partner/{partner.id}").text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", card))
+    assert "2 Activities" in text and "1 Meetings" in text
+    assert "Первый звонок" in card and "Второй звонок" in card

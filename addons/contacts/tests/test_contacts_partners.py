@@ -200,3 +200,36 @@ def test_a_salesman_is_told_about_a_colleagues_client_he_cannot_open(contacts, m
         [found] = env["res.partner"].find_duplicates([{"email": "buyer@client.ru"}])
         assert found.ids == [annas.id]
         assert found._display_names() == {annas.id: "Restricted"}
+
+
+def test_the_tag_filter_by_name_matches_every_level_below(contacts):
+    with contacts.transaction() as env:
+        Partner = env["res.partner"]
+        gold = Partner.create(
+            {"name": "Золотой", "category_id": [env.ref("contacts.tag_partners_gold").id]}
+        )
+        top = Partner.create(
+            {"name": "Просто партнёр", "category_id": [env.ref("contacts.tag_partners").id]}
+        )
+        Partner.create({"name": "Клиент", "category_id": [env.ref("contacts.tag_customers").id]})
+        assert Partner.search([("category_id", "child_of", "Partners")]) == top | gold
+        assert Partner.search([("category_id", "child_of", "Partners / Gold")]) == gold
+
+
+def test_a_tag_cannot_become_its_own_ancestor(contacts):
+    with pytest.raises(ValidationError, match="own parent"), contacts.transaction() as env:
+        env.ref("contacts.tag_partners").parent_id = env.ref("contacts.tag_partners_gold").id
+    env = contacts.env(su=True)
+    assert not env.ref("contacts.tag_partners").parent_id
+
+
+def test_uninstalling_calendar_keeps_partners_and_drops_its_columns(shipped):
+    registry = shipped.install(["calendar"])
+    with registry.transaction() as env:
+        env["res.partner"].create({"name": "Остаётся"})
+    assert "activity_digest" in {c.name for c in registry.db.get_columns("res_users")}
+    registry = shipped.uninstall(["calendar"])
+    env = registry.env(su=True)
+    assert env["res.partner"].search([]).mapped("name") == ["Остаётся"]
+    assert "activity_digest" not in {c.name for c in registry.db.get_columns("res_users")}
+    assert "mail_activity" not in registry.db.get_tables()
