@@ -11,6 +11,7 @@ from .registry import Registry
 from .rest import init_app as init_rest_api
 from .web import init_app as init_web_client
 from .web_auth import init_app as init_web_auth
+from .web_import import init_import
 
 
 class RegistryHolder:
@@ -58,6 +59,7 @@ def create_app(config=None) -> Flask:
     init_web_auth(app)
     init_rest_api(app)
     init_web_client(app)
+    init_import(app)
 
     @app.route("/healthz")
     def healthz():
