@@ -48,7 +48,7 @@ class ActivityType(Model):
     _description = "Activity type"
     _order = "sequence, id"
 
-    name = fields.Char("Name", required=True)
+    name = fields.Char("Name", required=True, translate=True)
     category = fields.Selection(ACTIVITY_CATEGORIES, "Kind", default="other", required=True)
     summary = fields.Char("Default summary")
     delay_count = fields.Integer(

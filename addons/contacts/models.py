@@ -36,7 +36,7 @@ class PartnerCategory(Model):
     _order = "complete_name"
     _rec_name = "complete_name"
 
-    name = fields.Char("Tag name", required=True)
+    name = fields.Char("Tag name", required=True, translate=True)
     complete_name = fields.Char("Full name", compute="_compute_complete_name", store=True)
     parent_id = fields.Many2one(
         "res.partner.category", "Parent tag", ondelete="cascade", index=True
