@@ -152,7 +152,7 @@ class PivotTable:
         out.write("\ufeff")
         writer = csv.writer(out, lineterminator="\r\n")
         for line in self.grid():
-            writer.writerow(["" if v is None else _safe_text(v) for v in line])
+            writer.writerow([_csv_value(v) for v in line])
         return out.getvalue().encode("utf-8")
 
     def to_xlsx(self, title=None) -> bytes:
@@ -619,6 +619,15 @@ def _safe_text(value):
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # Averages of floats carry binary noise (33.333333333333336): six places are plenty.
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return _safe_text(value)
 
 
 def _xlsx_value(value):

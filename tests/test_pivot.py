@@ -462,3 +462,35 @@ def test_an_unknown_time_zone_is_a_clear_error(world):
             pivot(env, "acc.lead", [], rows=["create_date:day"])
         # Dates have no time of day: the zone does not apply to them.
         assert pivot(env, "acc.lead", [], rows=["date_deadline:year"]).total == [len(LEADS)]
+
+
+def test_float_and_integer_measures_total_like_a_direct_computation(install):
+    registry = install("fx_orm")
+    quantities = {"A": [1.0, 2.0, 2.0], "B": [0.1, 0.2]}
+    with registry.transaction() as env:
+        partner = env["orm.partner"].create({"name": "Acme"})
+        for product, values in quantities.items():
+            env["orm.order"].create(
+                {
+                    "name": product,
+                    "partner_id": partner.id,
+                    "line_ids": [(0, 0, {"product": product, "quantity": q}) for q in values],
+                }
+            )
+    with registry.transaction() as env:
+        table = pivot(
+            env,
+            "orm.order.line",
+            [],
+            rows=["product"],
+            measures=["quantity", "quantity:avg"],
+        )
+        orders = pivot(env, "orm.order", [], rows=["name"], measures=["line_count:avg"])
+    assert [h.label for h in table.row_headers] == ["A", "B"]
+    assert table.row_totals[("A",)] == [5.0, pytest.approx(5 / 3)]
+    assert table.row_totals[("B",)] == [pytest.approx(0.3), pytest.approx(0.15)]
+    assert table.total == [pytest.approx(5.3), pytest.approx(5.3 / 5)]
+    assert orders.total == [2.5]
+    lines = list(csv.reader(io.StringIO(table.to_csv().decode("utf-8").lstrip("\ufeff"))))
+    assert lines[2] == ["A", "5", "1.666667"]
+    assert lines[3] == ["B", "0.3", "0.15"]
