@@ -10,9 +10,7 @@ Record rules and field groups apply as in every other read: ``read_group`` enfor
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -28,8 +26,6 @@ COUNT = "__count"
 MAX_GROUPS = 20_000
 # A chart with more series than this is unreadable: the smaller ones become "Other".
 MAX_SERIES = 10
-# Text a spreadsheet would run as a formula gets an apostrophe in front (CSV and XLSX).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class PivotError(UserError):
@@ -122,71 +118,21 @@ class PivotTable:
     def grid(self) -> list[list]:
         """The table as rows of cells for a spreadsheet: two header rows (column groups,
         then measures), one row per row group, a totals row. Numbers stay numbers."""
-        total_label = _t("Total", self.lang)
-        width = max(len(self.rows), 1)
-        measure_labels = [m.label for m in self.measures]
-        first = [" / ".join(d.label for d in self.rows)] + [""] * (width - 1)
-        second = [""] * width
-        for header in self.col_headers:
-            first += [header.label] + [""] * (len(self.measures) - 1)
-            second += measure_labels
-        first += [total_label] + [""] * (len(self.measures) - 1)
-        second += measure_labels
-        lines = [first, second]
-        for row in self.row_headers:
-            line = list(row.labels) + [""] * (width - len(row.labels))
-            for col in self.col_headers:
-                line += self.cells.get((row.key, col.key)) or [None] * len(self.measures)
-            line += self.row_totals.get(row.key) or [None] * len(self.measures)
-            lines.append(line)
-        line = [total_label] + [""] * (width - 1)
-        for col in self.col_headers:
-            line += self.col_totals.get(col.key) or [None] * len(self.measures)
-        line += self.total
-        lines.append(line)
-        return lines
+        from .pivot_export import grid
+
+        return grid(self, _t("Total", self.lang))
 
     def to_csv(self) -> bytes:
         """UTF-8 CSV with a byte order mark (so spreadsheets read Cyrillic), ``.`` decimals."""
-        out = io.StringIO()
-        out.write("\ufeff")
-        writer = csv.writer(out, lineterminator="\r\n")
-        for line in self.grid():
-            writer.writerow([_csv_value(v) for v in line])
-        return out.getvalue().encode("utf-8")
+        from .pivot_export import to_csv
+
+        return to_csv(self)
 
     def to_xlsx(self, title=None) -> bytes:
         """An XLSX workbook with the table: bold headers and totals, numbers as numbers."""
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Font
+        from .pivot_export import to_xlsx
 
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet(_sheet_title(title or self.model))
-        bold = Font(bold=True)
-        width = max(len(self.rows), 1)
-        money_columns = {
-            width + index
-            for index in range((len(self.col_headers) + 1) * len(self.measures))
-            if self.measures[index % len(self.measures)].money
-        }
-        lines = self.grid()
-        for number, line in enumerate(lines):
-            heading = number < 2 or number == len(lines) - 1
-            cells = []
-            for column, value in enumerate(line):
-                cell = WriteOnlyCell(sheet, value=_xlsx_value(value))
-                if isinstance(value, str):
-                    cell.data_type = "s"  # text stays text, even "=1+1"
-                if heading or column < width:
-                    cell.font = bold
-                if column in money_columns and not isinstance(value, str):
-                    cell.number_format = "#,##0.00"
-                cells.append(cell)
-            sheet.append(cells)
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue()
+        return to_xlsx(self, title)
 
 
 @dataclass
@@ -613,33 +559,6 @@ def _fewer_series(series, table, chosen, lang):
             merged.append(sum(present[1:], present[0]) if present else None)
         result.append((_t("Other", lang), merged))
     return result
-
-
-def _safe_text(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _csv_value(value):
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        # Averages of floats carry binary noise (33.333333333333336): six places are plenty.
-        return f"{value:.6f}".rstrip("0").rstrip(".")
-    return _safe_text(value)
-
-
-def _xlsx_value(value):
-    if isinstance(value, str):
-        # XML 1.0 (inside XLSX) cannot hold control characters.
-        return _safe_text("".join(ch for ch in value if ch >= " " or ch in "\t\n\r"))
-    return value
-
-
-def _sheet_title(text) -> str:
-    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in str(text)).strip("'")
-    return (cleaned or "Pivot")[:31]
 
 
 __all__ = ["GraphData", "PivotError", "PivotTable", "graph_data", "pivot"]
