@@ -107,13 +107,7 @@ class PivotTable:
         """A value for display in the table's language (money with a currency code)."""
         if value is None:
             return ""
-        if measure.money and currency_code:
-            from .formatting import format_money
-
-            return format_money(value, currency_code, self.lang)
-        if measure.func == "avg" and not measure.money:
-            return format_number(value, self.lang, digits=2)
-        return format_number(value, self.lang)
+        return _value_format(measure, self.lang, currency_code)(value)
 
     def grid(self) -> list[list]:
         """The table as rows of cells for a spreadsheet: two header rows (column groups,

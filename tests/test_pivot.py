@@ -371,6 +371,9 @@ def test_xlsx_export_keeps_numbers_as_numbers_and_text_as_text(world):
     assert rows[-1][0] == "Итого"
     assert rows[-1][-2:] == [7, pytest.approx(1890.84)]
     assert isinstance(rows[2][1], int)
+    count, revenue = table.measures
+    assert table.format(table.total[1], revenue, "RUB").replace("\u00a0", " ") == "1 890,84 ₽"
+    assert table.format(table.total[0], count) == "7"
 
 
 def test_graph_with_many_series_keeps_the_largest_and_adds_up_the_rest_as_other(world):
