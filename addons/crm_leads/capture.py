@@ -23,6 +23,7 @@ from flask import Blueprint, Response, g, redirect, request
 from core.web_auth import csrf_exempt
 
 from .models.config import WEBFORM_TARGETS
+from .translate import translate
 
 _logger = logging.getLogger(__name__)
 UTM_PARAMS = ("utm_source", "utm_medium", "utm_campaign")
@@ -105,9 +106,16 @@ bp = csrf_exempt(Blueprint("crm_webform", __name__))
 
 
 class Refused(Exception):
-    def __init__(self, status, message, fields=None):
+    """A post refused: the status, the reason in the poster's language, the fields at fault."""
+
+    def __init__(self, status, message, fields=None, **values):
+        message = translate(_poster_lang(), message, **values)
         super().__init__(message)
         self.status, self.message, self.fields = status, message, fields or []
+
+
+def _poster_lang():
+    return request.accept_languages.best_match(["en", "ru"]) or "en"
 
 
 @bp.route("/crm/webform/<key>", methods=["POST"])
@@ -167,11 +175,17 @@ def _wants_json() -> bool:
     return request.is_json or (accept.best == "application/json")
 
 
-def _count_post(env, form_id, ip) -> int:
-    """Posts from ``ip`` to the form in the current minute, this one included (one statement)."""
+def _count_post(env, form_id, ip) -> float:
+    """Posts from ``ip`` to the form in the last sixty seconds, this one included.
+
+    Counters per minute; the rate is this minute's count plus the previous minute's,
+    weighted by how much of it is still within the last sixty seconds (a sliding window,
+    so a burst across the turn of a minute is not let through twice).
+    """
     db = env.db
     p = db.param
-    minute = int(time.time() // 60)
+    now = time.time()
+    minute = int(now // 60)
     cursor = db.execute_sql(
         f"INSERT INTO crm_webform_rate (webform_id, ip, minute, hits) VALUES ({p}, {p}, {p}, 1) "
         f"ON CONFLICT (webform_id, ip, minute) DO UPDATE SET hits = crm_webform_rate.hits + 1 "
@@ -179,22 +193,27 @@ def _count_post(env, form_id, ip) -> int:
         (form_id, ip[:64], minute),
     )
     hits = cursor.fetchone()[0]
+    previous = db.execute_sql(
+        f"SELECT hits FROM crm_webform_rate WHERE webform_id = {p} AND ip = {p} AND minute = {p}",
+        (form_id, ip[:64], minute - 1),
+    ).fetchone()
     if hits == 1:
         # A new minute for this address: drop counters of minutes long gone.
         db.execute_sql(
             f"DELETE FROM crm_webform_rate WHERE webform_id = {p} AND minute < {p}",
             (form_id, minute - 10),
         )
-    return hits
+    weight = 1 - (now - minute * 60) / 60
+    return hits + (previous[0] if previous else 0) * weight
 
 
 def _read_body(limit) -> dict:
     """The posted fields as ``{name: text}``; refuses bodies over ``limit`` bytes (413)."""
     if request.content_length is not None and request.content_length > limit:
-        raise Refused(413, f"The form is too large: at most {limit} bytes")
+        raise Refused(413, "The form is too large: at most %(limit)s bytes", limit=limit)
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
-        raise Refused(413, f"The form is too large: at most {limit} bytes")
+        raise Refused(413, "The form is too large: at most %(limit)s bytes", limit=limit)
     mimetype = request.mimetype
     if mimetype == "application/json":
         try:
@@ -212,17 +231,17 @@ def _read_body(limit) -> dict:
     elif mimetype == "multipart/form-data":
         data = _multipart(raw)
     else:
-        raise Refused(400, f"Unsupported content type {mimetype!r}: send a form or JSON")
+        raise Refused(400, "Unsupported content type %(type)r: send a form or JSON", type=mimetype)
     if len(data) > MAX_FIELDS:
-        raise Refused(400, f"Too many fields: at most {MAX_FIELDS}")
+        raise Refused(400, "Too many fields: at most %(count)s", count=MAX_FIELDS)
     result = {}
     for name, value in data.items():
         if value is None or isinstance(value, bool | int | float):
             value = "" if value is None else str(value)
         if not isinstance(value, str):
-            raise Refused(400, f"Field {name!r}: expected text", [name])
+            raise Refused(400, "Field %(name)r: expected text", [name], name=name)
         if len(value) > MAX_FIELD_CHARS or "\x00" in value:
-            raise Refused(400, f"Field {name!r}: not acceptable text", [name])
+            raise Refused(400, "Field %(name)r: not acceptable text", [name], name=name)
         result[str(name)[:200]] = value.strip()
     return result
 
@@ -253,7 +272,9 @@ def _lead_values(config, data) -> dict:
     required = list(config["required_fields"] or [])
     missing = [name for name in required if not data.get(name)]
     if missing:
-        raise Refused(400, "Required fields are missing: " + ", ".join(missing), missing)
+        raise Refused(
+            400, "Required fields are missing: %(names)s", missing, names=", ".join(missing)
+        )
     mapping = config["field_map"] or {}
     vals = {}
     for site_name, target in mapping.items():
@@ -263,7 +284,7 @@ def _lead_values(config, data) -> dict:
         raise Refused(400, "The form has no name, company, e-mail or phone of the sender")
     email = vals.get("email_from")
     if email and ("@" not in email or " " in email):
-        raise Refused(400, f"{email!r} is not an e-mail address", ["email_from"])
+        raise Refused(400, "%(email)r is not an e-mail address", ["email_from"], email=email)
     if not vals.get("name") and config["lead_name"]:
         who = vals.get("partner_name") or vals.get("contact_name") or email or vals.get("phone")
         vals["name"] = f"{config['lead_name']}: {who}"

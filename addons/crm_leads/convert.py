@@ -21,6 +21,8 @@ import re
 from core.exceptions import UserError, ValidationError
 from core.models import utcnow
 
+from .translate import translate
+
 # What an opportunity takes over from its lead.
 CARRIED = (
     "name",
@@ -58,10 +60,20 @@ def convert_leads(leads, choices=None, user_id=None):
     for row in rows:
         if row["type"] != "lead" or row["status"] == "converted":
             raise UserError(
-                f"{row['name']}: only leads that are not converted yet can be converted"
+                translate(
+                    env,
+                    "%(name)s: only leads that are not converted yet can be converted",
+                    name=row["name"],
+                )
             )
         if not row["active"]:
-            raise UserError(f"{row['name']}: the lead is lost; restore it before converting")
+            raise UserError(
+                translate(
+                    env,
+                    "%(name)s: the lead is lost; restore it before converting",
+                    name=row["name"],
+                )
+            )
     Partner = env["res.partner"]
     _check_choices(env, choices)
     contacts, companies = _find_partners(Partner, rows, choices)
@@ -98,7 +110,8 @@ def _check_choices(env, choices):
     missing = sorted(wanted - found)
     if missing:
         raise ValidationError(
-            f"No partner with id {missing[0]} (or not yours to use)", "partner_id"
+            translate(env, "No partner with id %(id)s (or not yours to use)", id=missing[0]),
+            "partner_id",
         )
 
 

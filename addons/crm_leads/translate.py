@@ -11,8 +11,9 @@ _CATALOGS: dict[str, dict[str, str]] = {}
 
 
 def translate(env, text: str, **values) -> str:
-    """``text`` in the environment user's language, ``%(name)s`` filled from ``values``."""
-    lang = env.lang if env is not None else None
+    """``text`` in the user's language (``env`` is an environment or a language code),
+    ``%(name)s`` placeholders filled from ``values``."""
+    lang = env if isinstance(env, str) or env is None else env.lang
     if lang and lang != "en":
         catalog = _CATALOGS.get(lang)
         if catalog is None:

@@ -7,6 +7,8 @@ from core import api, fields
 from core.exceptions import ValidationError
 from core.models import Model
 
+from ..translate import translate
+
 ASSIGNMENT_MODES = [
     ("manual", "Manual"),
     ("round_robin", "Round robin"),
@@ -52,7 +54,11 @@ class Stage(Model):
         for stage in self:
             if not 0 <= (stage.probability or 0) <= 100:
                 raise ValidationError(
-                    f"Probability must be between 0 and 100, got {stage.probability}",
+                    translate(
+                        self.env,
+                        "Probability must be between 0 and 100, got %(value)s",
+                        value=stage.probability,
+                    ),
                     "probability",
                 )
 
@@ -157,7 +163,12 @@ class AssignmentRule(Model):
                 normalize(rule.domain or [])
                 self.env["crm.lead"].sudo().search_count(rule.domain or [], limit=1)
             except (DomainError, TypeError, ValueError) as exc:
-                raise ValidationError(f"Rule {rule.name or rule.id}: {exc}", "domain") from None
+                raise ValidationError(
+                    translate(
+                        self.env, "Rule %(rule)s: %(error)s", rule=rule.name or rule.id, error=exc
+                    ),
+                    "domain",
+                ) from None
 
 
 def _new_key(_model):
@@ -201,21 +212,35 @@ class WebForm(Model):
         for form in self:
             mapping = form.field_map or {}
             if not isinstance(mapping, dict):
-                raise ValidationError("The field mapping is a table of names", "field_map")
+                raise ValidationError(
+                    translate(self.env, "The field mapping is a table of names"), "field_map"
+                )
             for site_name, target in mapping.items():
                 if target not in WEBFORM_TARGETS:
                     allowed = ", ".join(WEBFORM_TARGETS)
                     raise ValidationError(
-                        f"Field mapping {site_name!r}: {target!r} is not one of {allowed}",
+                        translate(
+                            self.env,
+                            "Field mapping %(name)r: %(target)r is not one of %(allowed)s",
+                            name=site_name,
+                            target=target,
+                            allowed=allowed,
+                        ),
                         "field_map",
                     )
             required = form.required_fields or []
             if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
-                raise ValidationError("Required fields is a list of names", "required_fields")
+                raise ValidationError(
+                    translate(self.env, "Required fields is a list of names"), "required_fields"
+                )
             if (form.rate_limit or 0) < 1:
-                raise ValidationError("At least one post per minute", "rate_limit")
+                raise ValidationError(
+                    translate(self.env, "At least one post per minute"), "rate_limit"
+                )
             if (form.max_body_bytes or 0) < 256:
-                raise ValidationError("A post may have at least 256 bytes", "max_body_bytes")
+                raise ValidationError(
+                    translate(self.env, "A post may have at least 256 bytes"), "max_body_bytes"
+                )
 
 
 class WebFormRate(Model):
@@ -271,7 +296,7 @@ class Plan(Model):
     def _check_amount(self):
         for plan in self:
             if plan.amount is not None and plan.amount < 0:
-                raise ValidationError("A plan cannot be negative", "amount")
+                raise ValidationError(translate(self.env, "A plan cannot be negative"), "amount")
 
 
 def _as_date(value):
@@ -283,7 +308,8 @@ def _as_date(value):
         return datetime.date.fromisoformat(str(value)[:10])
     except ValueError:
         raise ValidationError(
-            f"Month: expected a date YYYY-MM-DD, got {value!r}", "month"
+            translate(None, "Month: expected a date YYYY-MM-DD, got %(value)r", value=value),
+            "month",
         ) from None
 
 

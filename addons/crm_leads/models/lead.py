@@ -7,8 +7,9 @@ from core.exceptions import UserError, ValidationError
 from core.models import Model, utcnow
 
 from .. import assign
+from ..translate import translate
 
-PRIORITIES = [("0", "Low"), ("1", "Medium"), ("2", "High"), ("3", "Very high")]
+PRIORITIES = [("0", "Low"), ("1", "Normal"), ("2", "High"), ("3", "Very high")]
 LEAD_STATUSES = [
     ("new", "New"),
     ("in_progress", "In progress"),
@@ -101,14 +102,21 @@ class Lead(Model):
         for lead in self:
             if not 0 <= (lead.probability or 0) <= 100:
                 raise ValidationError(
-                    f"Probability must be between 0 and 100, got {lead.probability}", "probability"
+                    translate(
+                        self.env,
+                        "Probability must be between 0 and 100, got %(value)s",
+                        value=lead.probability,
+                    ),
+                    "probability",
                 )
 
     @api.constrains("expected_revenue")
     def _check_revenue(self):
         for lead in self:
             if lead.expected_revenue is not None and lead.expected_revenue < 0:
-                raise ValidationError("Expected revenue cannot be negative", "expected_revenue")
+                raise ValidationError(
+                    translate(self.env, "Expected revenue cannot be negative"), "expected_revenue"
+                )
 
     # -- create and write ----------------------------------------------------------------------------
     def create(self, vals_list):
@@ -181,10 +189,16 @@ class Lead(Model):
         """Move the deals to the won stage."""
         stage = self.env["crm.stage"].sudo().search([("is_won", "=", True)], limit=1)
         if not stage:
-            raise UserError("There is no won stage: mark a stage as won first.")
+            raise UserError(
+                translate(self.env, "There is no won stage: mark a stage as won first.")
+            )
         lost = self.filtered(lambda lead: lead.won_status == "lost")
         if lost:
-            raise UserError(f"{lost[0].name}: the deal is lost; restore it first.")
+            raise UserError(
+                translate(
+                    self.env, "%(name)s: the deal is lost; restore it first.", name=lost[0].name
+                )
+            )
         self.filtered(lambda lead: lead.type == "lead").write({"type": "opportunity"})
         self.write({"stage_id": stage.id, "probability": 100.0})
         return True
@@ -196,18 +210,28 @@ class Lead(Model):
         if lost_reason_id:
             reason = self.env["crm.lost.reason"].browse(int(lost_reason_id)).exists()
             if not reason:
-                raise ValidationError(f"No lost reason with id {lost_reason_id}", "lost_reason_id")
+                raise ValidationError(
+                    translate(self.env, "No lost reason with id %(id)s", id=lost_reason_id),
+                    "lost_reason_id",
+                )
             reasons = dict.fromkeys(self.ids, reason.id)
         else:
             for lead in self:
                 if not lead.lost_reason_id:
                     raise ValidationError(
-                        "Say why the deal was lost: a lost reason is required.", "lost_reason_id"
+                        translate(
+                            self.env, "Say why the deal was lost: a lost reason is required."
+                        ),
+                        "lost_reason_id",
                     )
                 reasons[lead.id] = lead.lost_reason_id.id
         won = self.filtered(lambda lead: lead.won_status == "won")
         if won:
-            raise UserError(f"{won[0].name}: the deal is won; it cannot be lost.")
+            raise UserError(
+                translate(
+                    self.env, "%(name)s: the deal is won; it cannot be lost.", name=won[0].name
+                )
+            )
         now = utcnow()
         self.env["crm.stage.history"].sudo().close_rows(self)
         groups = {}
@@ -254,7 +278,9 @@ class Lead(Model):
         if user_id:
             user = self.env["res.users"].sudo().browse(int(user_id)).exists()
             if not user:
-                raise ValidationError(f"No user with id {user_id}", "user_id")
+                raise ValidationError(
+                    translate(self.env, "No user with id %(id)s", id=user_id), "user_id"
+                )
             self.write({"user_id": user.id})
             return True
         assign.reassign(self)

@@ -77,6 +77,12 @@ def crm_module(name):
 
 
 @pytest.fixture
+def addon_module(crm):
+    """``addon_module("reports")``: a module of the installed addon."""
+    return crm_module
+
+
+@pytest.fixture
 def reports(crm):
     return crm_module("reports")
 

@@ -1,6 +1,7 @@
 """The website form: leads from real posts, junk refused with a clear 400, posts rate limited."""
 
 import json
+import time
 
 import pytest
 
@@ -95,6 +96,8 @@ def test_the_form_needs_no_csrf_token_and_no_session(world):
 
 
 def test_a_thousand_posts_from_one_address_in_a_minute_are_rate_limited(world):
+    if time.time() % 60 > 40:  # let the first sixty posts fall within one minute
+        time.sleep(61 - time.time() % 60)
     statuses = [post(world, data=GOOD, ip="192.0.2.99").status_code for _ in range(1000)]
     assert statuses[:60] == [303] * 60
     assert set(statuses[60:]) == {429}
