@@ -13,6 +13,8 @@ _CATALOGS: dict[tuple[str, str], dict[str, str]] = {}
 
 # What comes after one of these is an extension, not a part of the number.
 _EXTENSION = re.compile(r"(доб|ext|вн|x|#)", re.IGNORECASE)
+# Several numbers in one field: the first one counts.
+_SEPARATOR = re.compile(r"[,;/]|\s(?:или|or)\s")
 _NOT_DIGIT = re.compile(r"\D+")
 
 
@@ -24,7 +26,8 @@ def normalize_phone(phone) -> str | None:
     """
     if not phone or not isinstance(phone, str):
         return None
-    digits = _NOT_DIGIT.sub("", _EXTENSION.split(phone, maxsplit=1)[0])
+    first = _SEPARATOR.split(phone, maxsplit=1)[0]
+    digits = _NOT_DIGIT.sub("", _EXTENSION.split(first, maxsplit=1)[0])
     if len(digits) == 11 and digits[0] == "8":
         digits = "7" + digits[1:]
     elif len(digits) == 10:

@@ -173,3 +173,21 @@ def test_a_held_meeting_writes_its_result_to_the_linked_record_history(calendar)
                 "res_id": 10**9,
             }
         )
+
+
+def test_demo_activities_and_meetings_load_and_follow_the_rules(shipped):
+    registry = shipped.install(["calendar"], demo=True)
+    env = registry.env(su=True)
+    demo = env.ref("base.user_demo")
+    assert env["mail.activity"].search_count([]) == 20
+    assert env["calendar.event"].search_count([]) == 8
+    assert {a.state for a in env["mail.activity"].search([])} == {
+        "overdue",
+        "today",
+        "planned",
+        "done",
+    }
+    with registry.transaction(demo.id) as user_env:
+        mine = user_env["mail.activity"].search([])
+        assert mine and set(mine.mapped("user_id.id")) == {demo.id}
+        assert user_env["calendar.event"].search_count([]) == 8  # he organises them all
