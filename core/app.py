@@ -12,6 +12,7 @@ from .rest import init_app as init_rest_api
 from .web import init_app as init_web_client
 from .web_auth import init_app as init_web_auth
 from .web_import import init_import
+from .web_settings import init_app as init_web_settings
 
 
 class RegistryHolder:
@@ -59,6 +60,7 @@ def create_app(config=None) -> Flask:
     init_web_auth(app)
     init_rest_api(app)
     init_web_client(app)
+    init_web_settings(app)
     init_import(app)
 
     @app.route("/healthz")

@@ -238,6 +238,8 @@ class Menu:
     action: str | None = None
     sequence: int = 10
     icon: str | None = None
+    url: str | None = None  # a page of its own instead of an action
+    groups: tuple = ()  # shown only to members of one of these groups (xml ids)
 
 
 @dataclass
@@ -277,8 +279,9 @@ class Views:
             return self.views[view_id]
         return self.views.get(f"{model}.{kind}")
 
-    def menu_tree(self, allowed_models) -> list[dict]:
-        """Menus as nested dicts, keeping those whose action's model is in ``allowed_models``."""
+    def menu_tree(self, allowed_models, in_group=lambda xml_id: True) -> list[dict]:
+        """Menus as nested dicts, keeping those whose action's model is in ``allowed_models``
+        (and whose groups include the user, by ``in_group``)."""
         children: dict = {}
         for menu in sorted(self.menus.values(), key=lambda m: (m.sequence, m.id)):
             children.setdefault(menu.parent, []).append(menu)
@@ -288,9 +291,11 @@ class Views:
             for menu in children.get(parent, []):
                 action = self.actions.get(menu.action) if menu.action else None
                 kids = walk(menu.id)
+                if menu.groups and not any(in_group(x) for x in menu.groups):
+                    continue
                 if action is not None and action.model not in allowed_models:
                     continue
-                if action is None and not kids:
+                if action is None and not kids and not menu.url:
                     continue
                 out.append({"menu": menu, "action": action, "children": kids})
             return out

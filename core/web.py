@@ -135,7 +135,7 @@ def _common(env, model_name=None):
             allowed.add(action.model)
         except AccessError:
             continue
-    return {"menus": views.menu_tree(allowed), "lang": current_lang()}
+    return {"menus": views.menu_tree(allowed, env.user.has_group), "lang": current_lang()}
 
 
 # -- pages ---------------------------------------------------------------------------------------
@@ -582,31 +582,3 @@ def pivot_export(env, model_name, fmt):
     if fmt not in ("csv", "xlsx") or g.registry.views.get(model_name, "pivot") is None:
         raise PageError(404, "no such export")
     return web_reports.export_pivot(env, model_name, fmt)
-
-
-@bp.route("/web/settings/addons")
-@page
-def addons_page(env):
-    """Settings → Addons: what is installed, its version, and what depends on what."""
-    if not env.user.has_group("base.group_system"):
-        raise PageError(403, "only administrators manage addons")
-    infos = g.registry.all_addons
-    rows = env["ir.module.module"].search([]).read(["name", "state", "latest_version"])
-    state = {r["name"]: r for r in rows}
-    addons = []
-    for name, info in sorted(infos.items()):
-        row = state.get(name, {})
-        dependents = sorted(
-            other for other, o in infos.items() if name in (getattr(o, "depends", None) or [])
-        )
-        addons.append(
-            {
-                "name": name,
-                "summary": getattr(info, "summary", ""),
-                "version": row.get("latest_version") or "",
-                "disk_version": getattr(info, "version", ""),
-                "state": row.get("state") or "uninstalled",
-                "dependents": dependents,
-            }
-        )
-    return render_template("web/addons.html", addons=addons, title="Addons", **_common(env))

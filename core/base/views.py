@@ -21,16 +21,38 @@ SETTINGS = [
 
 def declarations():
     items = [V.Menu("base.menu_settings", "Settings", sequence=900, icon="settings")]
-    items.append(V.Action("base.action_addons", "Addons", "ir.module.module", views=("list",)))
-    items.append(
+    admin = ("base.group_system",)
+    items += [
         V.Menu(
             "base.menu_addons",
             "Addons",
-            parent="base.menu_settings",
-            action="base.action_addons",
-            sequence=5,
-        )
-    )
+            "base.menu_settings",
+            None,
+            5,
+            None,
+            "/web/settings/addons",
+            admin,
+        ),
+        V.Menu(
+            "base.menu_copy_rights",
+            "Copy rights",
+            "base.menu_settings",
+            None,
+            15,
+            None,
+            "/web/settings/copy-rights",
+            admin,
+        ),
+        V.Menu(
+            "base.menu_my_api_keys",
+            "My API keys",
+            "base.menu_settings",
+            None,
+            95,
+            None,
+            "/web/settings/api-keys",
+        ),
+    ]
     for key, title, model, sequence in SETTINGS:
         items.append(V.Action(f"base.action_{key}", title, model, views=("list", "form")))
         items.append(
