@@ -301,6 +301,7 @@ def list_page(env, views, model_name, params, action=None, lang="en"):
         "groupby": groupby,
         "groups": None,
         "rows": [],
+        "domain": domain,
     }
     if groupby:
         result["groups"] = list_groups(model, domain, groupby, sums, lang)

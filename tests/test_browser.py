@@ -240,3 +240,32 @@ def test_custom_field_added_in_settings_works_in_a_filter(server, page):
     page.wait_for_load_state()
     rows = page.locator("table.list tbody tr[data-id]")
     assert rows.count() == 1 and "boris deal 0" in rows.first.inner_text()
+
+
+def test_import_csv_with_two_bad_rows_shows_their_errors(server, page, tmp_path):
+    base, registry = server
+    rows = [
+        "Name,Customer,Salesman,Stage",
+        "Good one,Romashka,Anna,New",
+        ",Missing name,Anna,New",
+        "Good two,Vasilek,Anna,Proposal",
+        "Bad stage,Lyutik,Anna,No such stage",
+        "Good three,Kolokolchik,Anna,Won",
+    ]
+    path = tmp_path / "deals.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    sign_in(page, base, "admin")
+    page.goto(f"{base}/web/fxw.deal?view=list")
+    page.click("[data-import]")
+    page.set_input_files("#import-file", str(path))
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    with page.expect_navigation():
+        page.click("button[name=action][value=import]")
+    errors = page.locator("[data-import-errors] tbody tr")
+    assert errors.count() == 2
+    text = page.locator("[data-import-errors]").inner_text()
+    assert "3" in errors.nth(0).inner_text() and "Name" in errors.nth(0).inner_text()
+    assert "5" in errors.nth(1).inner_text() and "Stage" in text
+    with registry.transaction(write=False) as env:
+        assert not env["fxw.deal"].sudo().search([("name", "like", "Good")])  # nothing imported
