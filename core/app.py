@@ -8,6 +8,7 @@ from .config import load_config
 from .exceptions import KontoraError
 from .modules import AddonManager
 from .registry import Registry
+from .reports import init_app as init_reports
 from .rest import init_app as init_rest_api
 from .web import init_app as init_web_client
 from .web_auth import init_app as init_web_auth
@@ -59,6 +60,7 @@ def create_app(config=None) -> Flask:
 
     init_web_auth(app)
     init_rest_api(app)
+    init_reports(app)
     init_web_client(app)
     init_web_settings(app)
     init_import(app)

@@ -123,11 +123,17 @@ def create_records(model, vals_list):
     computed = model._registry.stored_computes.get(model._name, [])
     if computed:
         _precompute(model, vals_list, columns, computed)
-    now, uid = utcnow(), env.uid
+    now, uid = utcnow(precise=True), env.uid
     count = len(vals_list)
     constants = {}  # one value for every row
     if model._registry.log_access(model._name):
-        constants = {"create_date": now, "write_date": now, "create_uid": uid, "write_uid": uid}
+        # write_date to the microsecond (stale-write checks); create_date to the second
+        constants = {
+            "create_date": now.replace(microsecond=0),
+            "write_date": now,
+            "create_uid": uid,
+            "write_uid": uid,
+        }
     ids = _insert(model, columns, count, constants, converted)
     cache = env.state.cache
     for name, values in columns.items():
@@ -296,7 +302,7 @@ def write_records(records, vals):
     _modified(records, list(vals), before=True)
     column_vals = {n: v for n, v in vals.items() if model._fields[n].stored_column}
     if model._registry.log_access(model._name):
-        column_vals["write_date"] = utcnow()
+        column_vals["write_date"] = utcnow(precise=True)
         column_vals["write_uid"] = env.uid
     table = model._table
     if column_vals:

@@ -28,6 +28,7 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, PathConverter, Rule
 
+from . import reports
 from . import schemas as S
 from .exceptions import (
     AccessError,
@@ -521,6 +522,19 @@ def name_search(env, model):
     )
     records = [{"id": id_, "display_name": name} for id_, name in found]
     return _json_response({"records": records})
+
+
+@api_route("/report/<name>", ["GET"])
+def print_report(env, name):
+    """A report as PDF: only records the user may read, only fields he may see."""
+    params = _params(S.ReportParams)
+    env = env.with_context(lang=env.context.get("lang") or "en")
+    try:
+        report, model_name = reports.find_report(env, name, params.get("model"))
+        pdf = reports.render_pdf(env, report, model_name, reports.parse_ids(params["ids"]))
+    except reports.ReportError as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None
+    return reports.pdf_response(pdf, report, model_name)
 
 
 @api_route("/openapi.json", ["GET"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
+import logging
 import math
 import re
 import threading
@@ -22,6 +23,7 @@ from .models import utcnow
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 KEY_TOUCH_EVERY = datetime.timedelta(minutes=1)
+_logger = logging.getLogger(__name__)
 _KEY = re.compile(r"^kt_[0-9a-f]{8}_[A-Za-z0-9_-]{16,128}$")
 
 
@@ -93,30 +95,18 @@ def _user_lang(env, uid):
 
 
 # -- last use of a key --------------------------------------------------------------------------------
-_touched: dict = {}
-_touched_lock = threading.Lock()
-
-
 def _touch_key(registry, key_id, last_used):
-    """Store ``last_used`` when it is a minute old; at most once a minute per key here."""
+    """Store ``last_used`` when the stored one is a minute old or missing. The UPDATE only
+    changes a row whose value is still old, so requests racing at the turn of the minute
+    write once; every other request only read it, with the key, in the same query."""
     now = utcnow()
     if last_used is not None and now - last_used < KEY_TOUCH_EVERY:
         return
-    marker = (id(registry), key_id)
-    with _touched_lock:
-        previous = _touched.get(marker)
-        if previous is not None and now - previous < KEY_TOUCH_EVERY:
-            return  # another thread of this process has just done it
-        _touched[marker] = now
-        if len(_touched) > 10_000:
-            _touched.clear()
     try:
         with registry.transaction(write=True) as env:
             env["res.users"].sudo().api_key_touch(key_id, now, KEY_TOUCH_EVERY)
     except Exception:  # a busy database must not fail the request; next minute will do
-        import logging
-
-        logging.getLogger(__name__).warning("could not record the use of API key %s", key_id)
+        _logger.warning("could not record the use of API key %s", key_id)
 
 
 # -- rate limit -----------------------------------------------------------------------------------------

@@ -477,6 +477,17 @@ class NameSearchParams(_Params):
     limit = ma.fields.Integer(load_default=8, validate=V.Range(1, 1000))
 
 
+class ReportParams(_Params):
+    ids = ma.fields.String(
+        required=True,
+        validate=V.Regexp(r"^\s*\d{1,19}(\s*,\s*\d{1,19})*\s*$"),
+        metadata={"description": 'Record ids separated by commas, e.g. "1,2" (at most 200)'},
+    )
+    model = ma.fields.String(
+        metadata={"description": "The model to print, for reports any model can use"}
+    )
+
+
 class IdName(ma.Schema):
     id = ma.fields.Integer(required=True)
     display_name = ma.fields.String(required=True, allow_none=True)
@@ -543,6 +554,7 @@ ERRORS = {
     "409": ("Conflict", "The record was changed by someone else since you read it"),
     "413": ("TooLarge", "The request body is too large"),
     "422": ("Unprocessable", "Validation failed or a business rule refused the change"),
+    "429": ("TooManyRequests", "Over the rate limit; Retry-After says when to try again"),
 }
 
 
@@ -582,7 +594,7 @@ def _param_list(schema_cls):
 
 def _responses(ok: dict, *codes) -> dict:
     responses = dict(ok)
-    for code in ("400", "401", "403", "404", "422", *codes):
+    for code in ("400", "401", "403", "404", "422", "429", *codes):
         responses[code] = ERRORS[code][0]
     return responses
 
@@ -646,6 +658,7 @@ def openapi_document(registry) -> dict:
         if cls._abstract:
             continue
         _model_paths(spec, cls, id_param)
+    _report_path(spec, registry)
     spec.path(
         path="/api/v1/openapi.json",
         operations={
@@ -846,4 +859,30 @@ def _model_paths(spec, cls, id_param):
         tags,
         {"description": "Ids and display names", **_json(NameSearchResult)},
         _param_list(NameSearchParams),
+    )
+
+
+def _report_path(spec, registry):
+    from .reports import reports_of
+
+    names = sorted(reports_of(registry))
+    _get_path(
+        spec,
+        "/api/v1/report/{name}",
+        "report",
+        "A printable report as PDF, for records you may read (see docs/api.md)",
+        ["report"],
+        {
+            "description": "The PDF",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        [
+            {
+                "in": "path",
+                "name": "name",
+                "required": True,
+                "schema": {"type": "string", "enum": names},
+            },
+            *_param_list(ReportParams),
+        ],
     )

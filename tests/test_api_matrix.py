@@ -1,7 +1,7 @@
 """The access matrix of the REST API, generated from the registry.
 
 For every installed model and every route (list, create, read, update, delete, each public
-method, fields, export, read_group, name_search), the answer for a user is 403 with no data
+method, fields, export, read_group, name_search, the PDF report), the answer for a user is 403 with no data
 exactly when the access layer denies the operation; then record rules: salesman A sees
 exactly A's leads on every read path (counts, group totals, export, autocompletion, related
 display), never B's.
@@ -47,6 +47,13 @@ def _routes(world, model):
         ("export", ("read",), "GET", f"{base}/export?fields=id&format=json", None),
         ("read_group", ("read",), "GET", f"{base}/read_group", None),
         ("name_search", ("read",), "GET", f"{base}/name_search?name=a", None),
+        (
+            "report",
+            ("read",),
+            "GET",
+            f"/api/v1/report/base.record_summary?model={model}&ids={existing}",
+            None,
+        ),
         ("read", ("read",), "GET", f"{base}/{existing}", None),
         ("create", ("create",), "POST", base, {"__no_such_field__": 1}),
         ("update", ("read", "write"), "PATCH", f"{base}/{existing}", {}),
@@ -61,7 +68,7 @@ def _routes(world, model):
 def test_every_model_and_route_is_forbidden_exactly_when_the_rights_say_so(world, login):
     client = world.client
     headers = world.headers(login)
-    failures, forbidden_count, checked = [], 0, 0
+    failures, forbidden_count, checked, printed = [], 0, 0, set()
     models = sorted(n for n, cls in world.registry.models.items() if not cls._abstract)
     assert {"acc.lead", "acc.tag", "orm.order", "res.users", "res.users.credential"} <= set(models)
     for model in models:
@@ -81,6 +88,9 @@ def test_every_model_and_route_is_forbidden_exactly_when_the_rights_say_so(world
                 content_type="application/json",
             )
             checked += 1
+            if label == "report" and response.status_code == 200:
+                assert response.data.startswith(b"%PDF-")
+                printed.add(model)
             payload = response.get_json(silent=True)
             where = f"{login} {method} {url} ({label})"
             if forbidden:
@@ -101,6 +111,10 @@ def test_every_model_and_route_is_forbidden_exactly_when_the_rights_say_so(world
     if login == "admin":
         # Administrators may do everything except read secrets (passwords, API keys).
         assert not any(_allowed(world, "admin", m, "read") for m in ("res.users.credential",))
+        # ... and the generic report prints a record of every model they may read.
+        readable = {m for m in models if _allowed(world, "admin", m, "read")}
+        assert {"acc.lead", "res.users", "orm.order"} <= printed
+        assert len(printed) >= len(readable) // 2, sorted(readable - printed)
 
 
 def test_forbidden_requests_change_nothing(world):
@@ -152,6 +166,8 @@ def test_salesman_sees_exactly_his_own_leads_on_every_read_path(world):
         ("DELETE", f"/api/v1/acc.lead/{b1}"),
         ("POST", f"/api/v1/acc.lead/{b1}/action_mark_won"),
         ("POST", f"/api/v1/acc.lead/{b2}/message_post"),
+        ("GET", f"/api/v1/report/base.record_summary?model=acc.lead&ids={b1}"),
+        ("GET", f"/api/v1/report/base.record_summary?model=acc.lead&ids={a1},{b2}"),
     ):
         response = world.client.open(
             url, method=method, headers=world.headers("sales_a"), json={"body": "x"}

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from urllib.parse import quote
 
 import pytest
@@ -142,7 +143,7 @@ def test_create_read_update_delete(world):
     assert record["date_deadline"] == "2026-05-01"
     assert record["tag_ids"] == [world.leads["tag"]]
     assert record["user_id"] == {"id": world.uids["sales_a"], "display_name": "Salesman A"}
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["write_date"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", record["write_date"])
     lead = record["id"]
 
     many = world.post("sales_a", "/api/v1/acc.lead", json=[{"name": "One"}, {"name": "Two"}])
@@ -284,6 +285,130 @@ def test_stale_write_is_refused_with_who_and_when_and_the_first_value_stays(worl
         "sales_a", f"/api/v1/acc.lead/{lead}", json={"name": "Salesman's", "write_date": fresh}
     )
     assert again.status_code == 200 and again.get_json()["name"] == "Salesman's"
+
+
+def test_two_changes_within_one_second_are_told_apart(world):
+    lead = world.leads["a1"]
+    table_changes = [
+        datetime.datetime(2026, 1, 2, 3, 4, 5, 123456),
+        datetime.datetime(2026, 1, 2, 3, 4, 5, 654321),  # someone else, the same second
+    ]
+    with world.registry.transaction() as env:
+        table = env["acc.lead"]._table
+        table.update(write_date=table_changes[0]).where(table.id == lead).execute()
+    seen = world.get("sales_a", f"/api/v1/acc.lead/{lead}").get_json()["write_date"]
+    assert seen == "2026-01-02T03:04:05.123456Z"
+    with world.registry.transaction() as env:
+        table.update(write_date=table_changes[1], name="Changed meanwhile").where(
+            table.id == lead
+        ).execute()
+    stale = world.patch(
+        "sales_a", f"/api/v1/acc.lead/{lead}", json={"name": "Mine", "write_date": seen}
+    )
+    _error(stale, 409, "conflict")
+    with world.registry.transaction(write=False) as env:
+        assert env["acc.lead"].sudo().browse(lead).name == "Changed meanwhile"
+    # Two API writes in a row: each answer's write_date is exactly what the next one needs.
+    current = world.get("sales_a", f"/api/v1/acc.lead/{lead}").get_json()["write_date"]
+    for name in ("First", "Second", "Third"):
+        answer = world.patch(
+            "sales_a", f"/api/v1/acc.lead/{lead}", json={"name": name, "write_date": current}
+        )
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert answer.get_json()["write_date"] != current
+        current = answer.get_json()["write_date"]
+    _error(
+        world.patch(
+            "manager", f"/api/v1/acc.lead/{lead}", json={"name": "Old", "write_date": seen}
+        ),
+        409,
+    )
+
+
+def _last_used(world, login):
+    with world.registry.transaction(write=False) as env:
+        key = env["res.users.apikey"].sudo().search([("user_id", "=", world.uids[login])])
+        return key.last_used
+
+
+def test_api_key_last_used_is_recorded_at_most_once_a_minute(world, sql_log):
+    assert _last_used(world, "sales_a") is None
+    before = utcnow()
+    assert world.get("sales_a", "/api/v1/acc.lead").status_code == 200
+    first = _last_used(world, "sales_a")
+    assert first is not None and before <= first <= utcnow()
+    sql_log.clear()
+    for _ in range(5):
+        assert world.get("sales_a", "/api/v1/acc.lead").status_code == 200
+    assert _last_used(world, "sales_a") == first
+    assert not [q for q, _params in sql_log if "UPDATE res_users_apikey" in q]
+    # A minute later the next request records the use again.
+    with world.registry.transaction() as env:
+        table = env["res.users.apikey"]._table
+        table.update(last_used=first - datetime.timedelta(minutes=2)).where(
+            table.user_id == world.uids["sales_a"]
+        ).execute()
+    assert world.get("sales_a", "/api/v1/acc.lead").status_code == 200
+    assert _last_used(world, "sales_a") >= first
+    assert _last_used(world, "sales_b") is None  # other keys untouched
+
+
+def test_rate_limit_per_key_answers_429_with_retry_after(world, config):
+    from core.app import create_app
+
+    client = create_app(config.replace(api__rate_limit=3, api__rate_window_seconds=2)).test_client()
+    a, b = world.headers("sales_a"), world.headers("sales_b")
+    for _ in range(3):
+        assert client.get("/api/v1/acc.lead", headers=a).status_code == 200
+    refused = client.get("/api/v1/acc.lead", headers=a)
+    error = _error(refused, 429, "too_many_requests")
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= 2 and "at most 3 per 2 s" in error["message"]
+    with world.registry.transaction(write=False) as env:  # a refused request did nothing
+        assert env["acc.lead"].sudo().search_count([("name", "=", "Over the limit")]) == 0
+    over = client.post("/api/v1/acc.lead", headers=a, json={"name": "Over the limit"})
+    _error(over, 429)
+    with world.registry.transaction(write=False) as env:
+        assert env["acc.lead"].sudo().search_count([("name", "=", "Over the limit")]) == 0
+    # Another key has its own allowance; the first one gets requests back as time passes.
+    assert client.get("/api/v1/acc.lead", headers=b).status_code == 200
+    time.sleep(wait)
+    assert client.get("/api/v1/acc.lead", headers=a).status_code == 200
+
+
+def test_counts_are_capped_by_the_configured_limit(world, config):
+    from core.app import create_app
+
+    client = create_app(config.replace(api__count_limit=2)).test_client()
+    body = client.get("/api/v1/acc.lead?limit=1", headers=world.headers("manager")).get_json()
+    assert body["count"] == 2 and body["count_limited"] is True
+    assert len(body["records"]) == 1
+    # A page that holds the rest is exact without counting.
+    body = client.get("/api/v1/acc.lead?limit=80", headers=world.headers("manager")).get_json()
+    assert body["count"] == 4 and "count_limited" not in body
+    body = client.get("/api/v1/acc.lead?limit=80", headers=world.headers("sales_a")).get_json()
+    assert body["count"] == 2 and {r["name"] for r in body["records"]} == {
+        "A first deal",
+        "A child of B",
+    }
+
+
+def test_repeated_searches_reuse_their_sql_but_never_across_users(world):
+    url = "/api/v1/acc.lead?fields=name&limit=1&domain=" + _q([["stage", "in", ["won", "new"]]])
+    for _ in range(2):
+        a = world.get("sales_a", url).get_json()
+        b = world.get("sales_b", url).get_json()
+        manager = world.get("manager", url).get_json()
+        assert (a["count"], b["count"], manager["count"]) == (2, 2, 4)
+        assert a["records"][0]["name"].startswith("A ")
+        assert b["records"][0]["name"].startswith("B ")
+    # A change of rights applies at once, cached SQL or not.
+    with world.registry.transaction() as env:
+        everything = env.ref("fx_access.group_sale_all")
+        env["res.users"].sudo().browse(world.uids["sales_a"]).write(
+            {"groups_id": [(4, everything.id)]}
+        )
+    assert world.get("sales_a", url).get_json()["count"] == 4
 
 
 # -- methods, metadata, export ----------------------------------------------------------------------------
