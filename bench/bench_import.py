@@ -21,9 +21,10 @@ import tracemalloc
 
 import common
 
-from core import importer
+from core import export_xlsx, importer
 
 LABELS = ["New", "Qualified", "Proposal", "Won", "Lost"]
+STAGES = [label.lower() for label in LABELS]
 HEADERS = ["id", "Name", "E-mail", "Partner", "Stage", "Priority", "Active"]
 HEADERS += ["Expected revenue", "Probability", "Comment"]
 
@@ -82,6 +83,8 @@ def run(kind: str, rows: int, partners: int):
         assert result.errors == [] and result.created == rows, result.errors[:3]
         with registry.transaction() as env:
             assert env["bench.lead"].with_context(active_test=False).search_count([]) == rows
+        reimport(kind, registry, rows)
+        with registry.transaction() as env:
             env.db.execute_sql("DELETE FROM bench_lead")
             env.db.execute_sql("DELETE FROM ir_model_data WHERE module = '__import__'")
         tracemalloc.start()
@@ -91,7 +94,7 @@ def run(kind: str, rows: int, partners: int):
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         common.emit(
-            "import_100k",
+            "import_csv",
             db=kind,
             rows=rows,
             columns=len(HEADERS),
@@ -103,6 +106,53 @@ def run(kind: str, rows: int, partners: int):
             seconds_with_tracemalloc=traced,
             **common.environment_info(),
         )
+
+
+EXPORTED = ["id", "name", "email", "partner_id", "stage", "priority", "active"]
+EXPORTED += ["expected_revenue", "probability"]
+
+
+def reimport(kind, registry, rows):
+    """Export every lead to CSV, import the file back unchanged, then with one column changed."""
+
+    def export():
+        with registry.transaction() as env:
+            every = env.with_context(active_test=False)  # archived leads too
+            return export_xlsx.export_records(every, "bench.lead", EXPORTED, domain=[])[0]
+
+    seconds, content = common.timed(export)
+    common.emit(
+        "export_csv", db=kind, rows=rows, seconds=seconds, rows_per_second=round(rows / seconds)
+    )
+
+    def again(data):
+        with registry.transaction() as env:
+            return importer.import_file(env, "bench.lead", data, "leads.csv")
+
+    seconds, result = common.timed(again, content)
+    assert result.errors == [] and result.updated == rows, result.errors[:3]
+    common.emit(
+        "reimport_unchanged",
+        db=kind,
+        rows=rows,
+        seconds=seconds,
+        rows_per_second=round(rows / seconds),
+    )
+    lines = content.decode("utf-8-sig").split("\r\n")
+    stage = EXPORTED.index("stage")
+    for i in range(1, len(lines) - 1):  # every lead moves to the next stage
+        cells = lines[i].split(",")
+        cells[stage] = STAGES[(STAGES.index(cells[stage]) + 1) % len(STAGES)]
+        lines[i] = ",".join(cells)
+    seconds, result = common.timed(again, "\r\n".join(lines).encode())
+    assert result.errors == [] and result.updated == rows, result.errors[:3]
+    common.emit(
+        "reimport_stage_changed",
+        db=kind,
+        rows=rows,
+        seconds=seconds,
+        rows_per_second=round(rows / seconds),
+    )
 
 
 def main(argv=None):

@@ -268,9 +268,26 @@ class _Importer:
             for number, _id, _vals in items:
                 self._record_error(number, exc)
             return
+        # Only what differs from the database is written, and rows that change the same
+        # values in the same way share one write: re-importing an unchanged export writes
+        # nothing, and a column set to one value for all rows is a single UPDATE.
+        ids = [record_id for _n, record_id, _v in items]
+        readable = set(self.model.with_context(active_test=False)._search([("id", "in", ids)]))
+        names = sorted({name for _n, _r, vals in items for name in vals})
+        current = {}
+        if readable and names:
+            rows = self.model.browse(sorted(readable)).read(names)
+            current = {row["id"]: row for row in rows}
+        fields_ = self.model._fields
         groups: dict = {}
         for number, record_id, vals in items:
-            groups.setdefault(repr(sorted(vals.items())), []).append((number, record_id, vals))
+            if record_id not in readable:
+                self.error(number, self.id_column.header, self.t("You may not change this record."))
+                continue
+            old = current.get(record_id, {})
+            changed = {k: v for k, v in vals.items() if not _same(fields_[k], old.get(k), v)}
+            key = repr(sorted(changed.items()))
+            groups.setdefault(key, []).append((number, record_id, changed))
         for group in groups.values():
             if self._write(group) or len(group) == 1:
                 continue
@@ -637,6 +654,17 @@ class _Marker:
 _EMPTY = _Marker("EMPTY")
 _ERROR = _Marker("ERROR")
 _AMBIGUOUS = _Marker("AMBIGUOUS")
+
+
+def _same(fld, old, new) -> bool:
+    """Whether ``new`` (as the importer converted it) equals ``old`` (as read() gives it)."""
+    if fld.type == "many2one":
+        return (old[0] if old else None) == new
+    if fld.type == "many2many":
+        return set(old or ()) == set(new[0][2]) if new else not old
+    if fld.type == "boolean":
+        return bool(old) == bool(new)
+    return type(old) is type(new) and old == new
 
 
 def _empty_value(fld):

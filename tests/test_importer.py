@@ -237,6 +237,52 @@ def test_external_id_column_updates_named_records_and_creates_the_others(world):
     assert names[gamma.id] == "Gamma 2" and names[delta.id] == "Delta 2"
 
 
+def _updates(registry, table, call):
+    """The UPDATE statements on ``table`` that ``call()`` runs."""
+    db = registry.db
+    executed = []
+    original = db.execute_sql
+
+    def counting(sql, params=None, *args, **kwargs):
+        executed.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    db.execute_sql = counting
+    try:
+        result = call()
+    finally:
+        db.execute_sql = original
+    return result, [sql for sql in executed if sql.startswith(f'UPDATE "{table}"')]
+
+
+def test_reimport_writes_only_what_changed_and_groups_equal_changes(world):
+    registry, _ = world
+    with registry.transaction() as env:
+        env["orm.partner"].create([{"name": f"P{i}", "email": f"p{i}@x.org"} for i in range(40)])
+        ids = env["orm.partner"].search([]).ids
+        content, _mime, name = export_xlsx.export_records(
+            env, "orm.partner", ["id", "name", "email"]
+        )
+
+    def again(data):
+        with registry.transaction() as env:
+            return importer.import_file(env, "orm.partner", data, name)
+
+    result, updates = _updates(registry, "orm_partner", lambda: again(content))
+    assert (result.updated, result.created, result.errors) == (len(ids), 0, [])
+    assert updates == []
+    lines = content.decode("utf-8-sig").splitlines()
+    renamed = [lines[0] + ",active"] + [f"{line},no" for line in lines[1:]]
+    renamed[1] = renamed[1].replace(",Acme,", ",Acme Corp,")
+    result, updates = _updates(registry, "orm_partner", lambda: again("\n".join(renamed).encode()))
+    assert result.updated == len(ids) and result.errors == []
+    assert len(updates) == 2  # Acme's new name and active, then "active = no" for all others
+    with registry.transaction() as env:
+        partners = env["orm.partner"].with_context(active_test=False).search([])
+        assert partners.filtered(lambda p: p.active).ids == []
+        assert "Acme Corp" in partners.mapped("name")
+
+
 def test_many2one_by_name_costs_one_query_per_column_not_per_row(world):
     registry, _ = world
 
@@ -361,10 +407,20 @@ def test_import_goes_through_the_users_rights(world):
         )
         assert _errors(result) == [(3, "")]
         assert not result.committed
+    with registry.transaction() as env:
+        boris_lead = env["acc.lead"].create({"name": "Boris's", "user_id": uid["boris"]})
+        env["ir.model.data"].create(
+            {"module": "__import__", "name": "b1", "model": "acc.lead", "res_id": boris_lead.id}
+        )
+    with registry.transaction(uid=uid["anna"]) as env:
+        result = importer.import_file(env, "acc.lead", _csv("id,name\nb1,Mine now\n"), "l.csv")
+        assert [(e["row"], e["column"], e["message"]) for e in result.errors] == [
+            (2, "id", "You may not change this record.")
+        ]
     with registry.transaction(uid=uid["anna"]) as env:
         with pytest.raises(AccessError):
             importer.import_file(env, "orm.partner", _csv("name\nX\n"), "p.csv")
-        assert env["acc.lead"].sudo().search_count([]) == 0
+        assert env["acc.lead"].sudo().search([]).mapped("name") == ["Boris's"]
 
 
 def test_the_chosen_mapping_is_remembered_per_user_and_model(world):
