@@ -254,7 +254,6 @@ def _link_leads(env, rows, deals, contacts, companies):
             companies.get(row["id"]),
             contacts.get(row["id"]),
             deal_id,
-            contacts.get(row["id"]) or companies.get(row["id"]),
             row["id"],
         )
         for row, deal_id in zip(rows, deals.ids, strict=True)
@@ -262,15 +261,10 @@ def _link_leads(env, rows, deals, contacts, companies):
     cursor = db.cursor()
     cursor.executemany(
         f"UPDATE crm_lead SET converted_partner_id = {p}, converted_contact_id = {p}, "
-        f"converted_opportunity_id = {p}, partner_id = {p} WHERE id = {p}",
+        f"converted_opportunity_id = {p} WHERE id = {p}",
         params,
     )
     # Written behind the ORM's back: forget the cached values of these fields.
     Lead = env["crm.lead"]
-    for name in (
-        "converted_partner_id",
-        "converted_contact_id",
-        "converted_opportunity_id",
-        "partner_id",
-    ):
+    for name in ("converted_partner_id", "converted_contact_id", "converted_opportunity_id"):
         env.state.cache.pop(Lead._fields[name], None)
