@@ -8,6 +8,20 @@ from babel.messages.pofile import read_po
 
 _CATALOGS: dict[str, dict[str, str]] = {}
 CORE_I18N = Path(__file__).resolve().parent / "i18n"
+# Addons' catalog folders, in dependency order; a later addon's translation wins.
+_FOLDERS: list[Path] = []
+
+
+def register_folders(folders) -> None:
+    """Add addons' ``i18n`` folders to the catalogs (the registry does, for installed addons)."""
+    added = False
+    for folder in folders:
+        folder = Path(folder)
+        if folder.is_dir() and folder not in _FOLDERS:
+            _FOLDERS.append(folder)
+            added = True
+    if added:
+        _CATALOGS.clear()
 
 
 def load_catalog(lang: str, folders=()) -> dict[str, str]:
@@ -28,5 +42,5 @@ def translate(text: str, lang: str | None) -> str:
         return text
     catalog = _CATALOGS.get(lang)
     if catalog is None:
-        catalog = _CATALOGS[lang] = load_catalog(lang)
+        catalog = _CATALOGS[lang] = load_catalog(lang, _FOLDERS)
     return catalog.get(text, text)

@@ -67,7 +67,10 @@ class Registry:
 
             self.access = AccessControl(self)
         self.jobs = JobQueue.for_registry(self)
+        from .i18n import register_folders
         from .views import build_views
+
+        register_folders(a.path / "i18n" for a in self.addons if a.path)
 
         self.views = build_views(self)
         self.pm.hook.registry_built(registry=self)

@@ -167,6 +167,9 @@ def records(env, model_name):
         raise PageError(404, f"{model_name} has no {kind} view")
     lang = current_lang()
     params = request.args
+    default = _default_saved_view(env, model_name, params)
+    if default is not None:
+        return redirect(f"{request.path}?{default}")
     if action and action.default_filters and "filter" not in params and "q" not in params:
         params = params.copy()
         for name in action.default_filters:
@@ -212,7 +215,31 @@ def _filter_fields(model, lang):
         if not model._field_visible(name):
             continue
         out.append({"name": name, "label": D.label(field, lang), "type": field.type})
+        if field.type == "many2one":
+            target = g.registry.models[field.comodel_name]
+            rec = target._rec_name if target._rec_name in target._fields else None
+            if rec and target._fields[rec].store:
+                sub = D.label(target._fields[rec], lang)
+                label = f"{D.label(field, lang)} → {sub}"
+                out.append({"name": f"{name}.{rec}", "label": label, "type": "path"})
     return sorted(out, key=lambda f: f["label"].lower())
+
+
+def _default_saved_view(env, model_name, params):
+    """The query of the user's default saved view, when the page is opened without one."""
+    if set(params) - {"action", "view"} or "ir.filters" not in g.registry.models:
+        return None
+    rows = env["ir.filters"].search(
+        [("model_id", "=", model_name), ("is_default", "=", True), ("user_id", "=", env.uid)],
+        limit=1,
+    ) or env["ir.filters"].search(
+        [("model_id", "=", model_name), ("is_default", "=", True), ("user_id", "=", None)],
+        limit=1,
+    )
+    query = rows.query if rows else None
+    if not query or "saved=" in query:
+        return None
+    return query + "&saved=1"
 
 
 def _saved_views(env, model_name):
@@ -417,10 +444,30 @@ def bulk(env, model_name):
     elif operation == "delete":
         records.unlink()
     elif operation == "set":
-        records.write(D.parse_form_values(model, {body.get("field"): body.get("value")}))
+        name, value = body.get("field"), body.get("value")
+        field = model._fields.get(name) if isinstance(name, str) else None
+        if field is not None and field.type == "many2one" and isinstance(value, str):
+            value = _many2one_by_name(env, field, value)
+        records.write(D.parse_form_values(model, {name: value}))
     else:
         raise PageError(400, f"unknown operation {operation!r}")
     return jsonify(ok=True, count=len(records))
+
+
+def _many2one_by_name(env, field, text):
+    """A many2one value typed as a name (or an id): the one record of that exact name."""
+    text = text.strip()
+    if not text or text.isdigit():
+        return text or None
+    matches = [i for i, name in env[field.comodel_name].name_search(text, operator="=", limit=2)]
+    if len(matches) != 1:
+        raise PageError(
+            400,
+            f"{D.label(field, current_lang())}: "
+            + ("no record named" if not matches else "several records named")
+            + f" {text!r}",
+        )
+    return matches[0]
 
 
 @bp.route("/web/<model_name>/kanban_more")

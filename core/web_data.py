@@ -182,6 +182,8 @@ def search_domain(env, search_view, params, action=None):
         names = [f.name for f in search_view.fields] or [model._rec_name_field() or "id"]
         domains.append(_or([[(name, "ilike", text)] for name in names]))
     by_id = {f.id: f for f in search_view.filters if isinstance(f, Filter)}
+    if params.get("mine") and "user_id" in model._fields:
+        domains.append([("user_id", "=", env.uid)])
     for name in (
         params.getlist("filter") if hasattr(params, "getlist") else params.get("filter", [])
     ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 
 import pytest
@@ -235,8 +236,9 @@ def test_bulk_actions_and_saved_views(web):
         {"name": "My big ones", "query": "view=list&filter=big", "is_default": True},
     )
     assert saved.status_code == 200
-    page = client.get("/web/fxw.deal?view=list").text
+    page = client.get("/web/fxw.deal?view=list", follow_redirects=True).text
     assert "My big ones" in page and "view=list&amp;filter=big" in page
+    assert 'value="big" checked' in page  # the default view was applied
     boris = signed_in(app, "boris").get("/web/fxw.deal?view=list").text
     assert "My big ones" not in boris  # saved for Anna only
 
@@ -292,3 +294,99 @@ def test_a_view_naming_an_unknown_field_fails_the_build(web, monkeypatch):
         views._apply_patch(
             registry.views, "fx_web", Patch("fxw.deal.form", ["note"], after="missing")
         )
+
+
+class _Counter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += 1
+
+
+def queries(call) -> int:
+    """SQL statements run by ``call`` (peewee logs each one at DEBUG)."""
+    logger = logging.getLogger("peewee")
+    counter, level = _Counter(), logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        response = call()
+        assert response.status_code == 200
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+    return counter.count
+
+
+def add_deals(registry, login, count, lines=1):
+    with registry.transaction() as env:
+        user = env["res.users"].search([("login", "=", login)])
+        tag = env["fxw.tag"].create({"name": f"tag {count}"})
+        stages = env["fxw.stage"].search([])
+        return env["fxw.deal"].create(
+            [
+                {
+                    "name": f"bulk {i}",
+                    "user_id": user.id,
+                    "stage_id": stages[i % len(stages)].id,
+                    "tag_ids": [(6, 0, [tag.id])],
+                    "line_ids": [
+                        (0, 0, {"name": f"l{j}", "qty": 1, "price": "1.00"}) for j in range(lines)
+                    ],
+                }
+                for i in range(count)
+            ]
+        )
+
+
+def test_queries_of_list_kanban_and_form_do_not_grow_with_the_rows_shown(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    pages = ("/web/fxw.deal?view=list", "/web/fxw.deal?view=kanban")
+    add_deals(registry, "anna", 4)  # a card in every column, so only the number of cards changes
+    for url in pages:
+        client.get(url)  # rights and metadata are cached on the first request
+    few = [queries(lambda url=url: client.get(url)) for url in pages]
+    small = add_deals(registry, "anna", 1, lines=2)
+    small_form = queries(lambda: client.get(f"/web/fxw.deal/{small.id}"))
+    add_deals(registry, "anna", 60)
+    many = [queries(lambda url=url: client.get(url)) for url in pages]
+    big = add_deals(registry, "anna", 1, lines=40)
+    big_form = queries(lambda: client.get(f"/web/fxw.deal/{big.id}"))
+    assert many == few, f"list/kanban queries grew from {few} to {many}"
+    assert big_form == small_form, f"form queries grew from {small_form} to {big_form}"
+
+
+def test_bulk_set_by_name_default_saved_view_relation_filter_and_only_mine(web):
+    app, registry, users = web
+    admin = signed_in(app, "admin")
+    ids = deal_ids(registry, "anna")[:2]
+    moved = post(
+        admin,
+        "/web/fxw.deal/bulk",
+        {"ids": ids, "operation": "set", "field": "user_id", "value": "Boris"},
+    )
+    assert moved.status_code == 200, moved.json
+    with registry.transaction(write=False) as env:
+        assert set(env["fxw.deal"].sudo().browse(ids).mapped("user_id.login")) == {"boris"}
+    unknown = post(
+        admin,
+        "/web/fxw.deal/bulk",
+        {"ids": ids, "operation": "set", "field": "user_id", "value": "Nobody"},
+    )
+    assert unknown.status_code == 400 and "Nobody" in unknown.json["error"]["message"]
+    by_relation = admin.get("/web/fxw.deal?view=list&where=user_id.name|ilike|bor").text
+    assert by_relation.count('<tr data-id="') == 5
+    anna = signed_in(app, "anna")
+    post(
+        anna,
+        "/web/fxw.deal/filters",
+        {"name": "Deal 2", "query": "view=list&q=deal+2", "is_default": True},
+    )
+    opened = anna.get("/web/fxw.deal?view=list")
+    assert opened.status_code == 302 and "q=deal+2" in opened.headers["Location"]
+    assert "anna deal 2" in anna.get(opened.headers["Location"]).text
+    mine = admin.get("/web/fxw.deal?view=list&mine=1").text
+    assert 'data-id="' not in mine  # the admin owns no deal
