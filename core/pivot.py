@@ -10,15 +10,14 @@ Record rules and field groups apply as in every other read: ``read_group`` enfor
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.dates import format_date as babel_format_date
-
+from . import pivot_headers as H
 from .domain import GRANULARITIES
-from .exceptions import AccessError, UserError
-from .formatting import _locale, format_date, format_number
+from .exceptions import UserError
+from .formatting import format_number
+from .pivot_headers import Dimension, Header
 
 MEASURE_FUNCS = ("count", "sum", "avg")
 COUNT = "__count"
@@ -45,16 +44,6 @@ class PivotError(UserError):
 
 
 @dataclass(frozen=True)
-class Dimension:
-    """A grouping: ``spec`` as given to read_group, the field at its end, its granularity."""
-
-    spec: str
-    field: object
-    granularity: str | None
-    label: str
-
-
-@dataclass(frozen=True)
 class Measure:
     """A measured value: ``__count``, or a number field with ``sum`` or ``avg``."""
 
@@ -66,18 +55,6 @@ class Measure:
     @property
     def money(self) -> bool:
         return self.field is not None and self.field.type == "monetary"
-
-
-@dataclass
-class Header:
-    """A row or column of the table: the group values (one per dimension) and their labels."""
-
-    key: tuple
-    labels: tuple
-
-    @property
-    def label(self) -> str:
-        return " / ".join(self.labels)
 
 
 @dataclass
@@ -99,6 +76,17 @@ class PivotTable:
     col_totals: dict = field(default_factory=dict)
     total: list = field(default_factory=list)
     lang: str | None = None
+    domain: list = field(default_factory=list)
+    tz: str | None = None
+
+    def cell_domain(self, row_key=(), col_key=()) -> list:
+        """The domain of the records behind a cell, a row total (``col_key=()``), a column
+        total (``row_key=()``) or the grand total: the pivot's own domain and the groups'."""
+        terms = list(self.domain)
+        for dims, key in ((self.rows, row_key), (self.cols, col_key)):
+            for dim, value in zip(dims, key or (), strict=False):
+                terms += H.group_domain(dim, value, self.tz)
+        return terms
 
     def cell(self, row_key, col_key) -> list | None:
         return self.cells.get((tuple(row_key), tuple(col_key)))
@@ -324,115 +312,6 @@ def _average(fld, total, count):
     return float(total) / count
 
 
-def _key(value):
-    """A hashable group key: a many2one's id, otherwise the value itself."""
-    return value[0] if isinstance(value, tuple) else value
-
-
-def group_label(dim: Dimension, value, lang, translate=None) -> str:
-    """How a group value reads in a header: names, selection labels, months, quarters...
-    ``translate`` (the environment's) translates selection labels of addons."""
-    if value is None or (value is False and dim.field.type != "boolean"):
-        return _t("Undefined", lang)
-    kind = dim.field.type
-    if kind == "many2one":
-        return str(value[1]) if isinstance(value, tuple) else str(value)
-    if kind == "selection":
-        labels = dict(dim.field.selection)
-        label = labels.get(value, str(value))
-        return translate(label) if translate else _t(label, lang)
-    if kind == "boolean":
-        return _t("Yes" if value else "No", lang)
-    if isinstance(value, datetime.date):
-        return date_label(value, dim.granularity or "day", lang)
-    if isinstance(value, int | float | Decimal):
-        return format_number(value, lang)
-    return str(value)
-
-
-def date_label(day: datetime.date, granularity: str, lang) -> str:
-    """``March 2026``, ``Q1 2026``, ``W10 2026``, ``2026``, or the date itself."""
-    locale = _locale(lang)
-    if granularity == "year":
-        return str(day.year)
-    if granularity == "month":
-        text = babel_format_date(day, "LLLL y", locale=locale)
-        return text[:1].upper() + text[1:]
-    if granularity == "quarter":
-        return babel_format_date(day, "QQQ y", locale=locale)
-    if granularity == "week":
-        year, week, _ = day.isocalendar()
-        return _t("W%(week)s %(year)s", lang) % {"week": week, "year": year}
-    return format_date(day, lang)
-
-
-def _sort_key(dim: Dimension, order: dict):
-    """Headers in a reading order: many2one by the target's own order (stages by sequence),
-    selections in declared order, dates in time, empty last."""
-    kind = dim.field.type
-
-    def key(value):
-        if value is None:
-            return (2, 0)
-        if kind == "many2one":
-            return (0, order.get(value, len(order)), value)
-        if kind == "selection":
-            return (0, order.get(value, len(order)), str(value))
-        if kind in ("char", "text"):
-            return (0, str(value).casefold())
-        return (0, value)
-
-    return key
-
-
-def _orders(model, dims, groups) -> list[dict]:
-    """Per dimension: the position of each many2one id in its model's order (one search
-    per many2one dimension, within the user's rules) or of each selection key."""
-    result = []
-    for dim in dims:
-        kind = dim.field.type
-        if kind == "many2one":
-            names = {g[dim.spec][0]: g[dim.spec][1] for g in groups if g[dim.spec] is not None}
-            comodel = model.env[dim.field.comodel_name].with_context(active_test=False)
-            try:
-                ordered = comodel.search([("id", "in", sorted(names))]).ids if names else []
-            except AccessError:
-                # Grouping by a model the user may not list: its names, alphabetically.
-                ordered = sorted(names, key=lambda i: (str(names[i]).casefold(), i))
-            # Records outside the user's rules ("Restricted") follow, by id.
-            ordered += sorted(set(names) - set(ordered))
-            result.append({id_: pos for pos, id_ in enumerate(ordered)})
-        elif kind == "selection":
-            result.append({k: pos for pos, (k, _l) in enumerate(dim.field.selection)})
-        else:
-            result.append({})
-    return result
-
-
-def _headers(dims, groups, orders, env, offset) -> list[Header]:
-    """Distinct combinations of the groups' values for these dimensions, in order."""
-    if not dims:
-        return []
-    seen = {}
-    for g in groups:
-        values = tuple(g[d.spec] for d in dims)
-        key = tuple(_key(v) for v in values)
-        if key not in seen:
-            seen[key] = values
-    keys = [_sort_key(d, orders[offset + i]) for i, d in enumerate(dims)]
-    ordered = sorted(seen, key=lambda k: tuple(f(v) for f, v in zip(keys, k, strict=True)))
-    return [
-        Header(
-            k,
-            tuple(
-                group_label(d, v, env.lang, env.translate)
-                for d, v in zip(dims, seen[k], strict=True)
-            ),
-        )
-        for k in ordered
-    ]
-
-
 def _grouped(model, domain, specs, aggregates):
     groups = model.read_group(domain or [], specs, aggregates, limit=MAX_GROUPS + 1)
     if len(groups) > MAX_GROUPS:
@@ -476,16 +355,24 @@ def pivot(env, model, domain=None, rows=(), cols=(), measures=(COUNT,)) -> Pivot
     aggregates = _aggregates(measure_list)
     groups = _grouped(records, domain, specs, aggregates)
     lang = env.lang
-    orders = _orders(records, row_dims + col_dims, groups)
-    table = PivotTable(model, row_dims, col_dims, measure_list, lang=lang)
-    table.row_headers = _headers(row_dims, groups, orders, env, 0)
-    table.col_headers = _headers(col_dims, groups, orders, env, len(row_dims))
+    orders = H.orders(records, row_dims + col_dims, groups)
+    table = PivotTable(
+        model,
+        row_dims,
+        col_dims,
+        measure_list,
+        lang=lang,
+        domain=list(domain or []),
+        tz=env.context.get("tz"),
+    )
+    table.row_headers = H.headers(row_dims, groups, orders, env, 0)
+    table.col_headers = H.headers(col_dims, groups, orders, env, len(row_dims))
     # Cells, rows, columns and the grand total add up the groups' aggregates.
     finish = _finisher(measure_list, aggregates)
     split, width = len(row_dims), len(aggregates)
     cells, row_acc, col_acc, grand = {}, {}, {}, [None] * width
     for g in groups:
-        key = tuple(_key(g[s]) for s in specs)
+        key = tuple(H.group_key(g[s]) for s in specs)
         row_key, col_key = key[:split], key[split:]
         vector = [g[a] for a in aggregates]
         # Usually one group per cell, but booleans read NULL and false alike: add up.
@@ -555,4 +442,4 @@ def _fewer_series(series, table, chosen, lang):
     return result
 
 
-__all__ = ["GraphData", "PivotError", "PivotTable", "graph_data", "pivot"]
+__all__ = ["Dimension", "GraphData", "Header", "PivotError", "PivotTable", "graph_data", "pivot"]

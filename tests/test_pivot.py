@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from core.exceptions import AccessError, DomainError
 from core.i18n import translate
-from core.pivot import PivotError, graph_data, pivot
+from core.pivot import Header, PivotError, graph_data, pivot
 from core.timezones import offset_changes
 
 # (name, salesman, stage, expected revenue, deadline)
@@ -497,3 +497,58 @@ def test_float_and_integer_measures_total_like_a_direct_computation(install):
     lines = list(csv.reader(io.StringIO(table.to_csv().decode("utf-8").lstrip("\ufeff"))))
     assert lines[2] == ["A", "5", "1.666667"]
     assert lines[3] == ["B", "0.3", "0.15"]
+
+
+def _assert_drill_down_counts(env, table):
+    """Every cell, row, column and the grand total: its domain lists exactly its records."""
+    Lead = env["acc.lead"]
+    for row in table.row_headers or [Header((), ())]:
+        for col in table.col_headers or [Header((), ())]:
+            cell = table.cell(row.key, col.key) if row.key and col.key else None
+            if cell:
+                assert Lead.search_count(table.cell_domain(row.key, col.key)) == cell[0]
+        if row.key:
+            assert Lead.search_count(table.cell_domain(row.key)) == table.row_totals[row.key][0]
+    for col in table.col_headers:
+        assert Lead.search_count(table.cell_domain((), col.key)) == table.col_totals[col.key][0]
+    assert Lead.search_count(table.cell_domain()) == table.total[0]
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols"),
+    [
+        (["user_id"], ["stage"]),
+        (["date_deadline:week"], ["stage"]),
+        (["date_deadline:quarter", "user_id"], ["date_deadline:year"]),
+    ],
+)
+def test_each_cell_and_total_opens_exactly_its_records(world, rows, cols):
+    registry, uid = world
+    with registry.transaction(uid=uid["m"]) as env:
+        domain = [("name", "!=", "B3")]
+        table = pivot(env, "acc.lead", domain, rows=rows, cols=cols)
+        assert table.total == [len(LEADS) - 1]
+        _assert_drill_down_counts(env, table)
+
+
+def test_local_days_open_the_records_of_that_local_day(world):
+    registry, uid = world
+    moments = {
+        "A1": datetime.datetime(2026, 3, 28, 22, 59, 59),  # Berlin 23:59:59 on the 28th
+        "A2": datetime.datetime(2026, 3, 28, 23, 0, 0),  # Berlin midnight, the 29th
+        "B1": datetime.datetime(2026, 3, 29, 21, 59, 59),  # summer time: 23:59:59
+        "B2": datetime.datetime(2026, 3, 29, 22, 0, 0),  # the 30th
+    }
+    with registry.transaction() as env:
+        table = env["acc.lead"]._table
+        for name, moment in moments.items():
+            table.update(create_date=moment).where(table.name == name).execute()
+    with registry.transaction(uid=uid["m"], context={"tz": "Europe/Berlin"}) as env:
+        domain = [("name", "in", list(moments))]
+        days = pivot(env, "acc.lead", domain, rows=["create_date:day"], cols=["user_id"])
+        assert [(h.key[0].day, days.row_totals[h.key][0]) for h in days.row_headers] == [
+            (28, 1),
+            (29, 2),
+            (30, 1),
+        ]
+        _assert_drill_down_counts(env, days)
