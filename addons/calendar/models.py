@@ -101,6 +101,16 @@ class Activity(Model):
     date_done = fields.Datetime("Done on", readonly=True, copy=False)
     result = fields.Text("Result", copy=False, tracking=True)
     task_state = fields.Selection(TASK_STATES, "Task status", tracking=True)
+    # Never stored: saving the activity with users here gives each of them a copy.
+    user_ids = fields.Many2many(
+        "res.users",
+        "Also remind",
+        relation="mail_activity_remind_users_rel",
+        column1="activity_id",
+        column2="user_id",
+        copy=False,
+        help="Each of these users gets a copy of the activity (a group reminder)",
+    )
 
     @api.depends("activity_type_id")
     def _compute_category(self):
@@ -130,6 +140,8 @@ class Activity(Model):
             vals = dict(vals)
             users = _ids_of(vals.pop("user_ids", None))
             if users:
+                if vals.get("user_id"):  # the form: the responsible one, and the others
+                    users = list(dict.fromkeys([_ids_of([vals["user_id"]])[0], *users]))
                 expanded += [{**vals, "user_id": uid} for uid in users]
             else:
                 expanded.append(vals)
@@ -138,6 +150,25 @@ class Activity(Model):
         records = super().create(expanded)
         records._notify_assignees()
         return records
+
+    def write(self, vals):
+        """``user_ids`` in a write gives those users a copy of each activity."""
+        vals = dict(vals)
+        users = _ids_of(vals.pop("user_ids", None)) if "user_ids" in vals else []
+        result = super().write(vals) if vals else True
+        if users:
+            copied = ("res_model", "res_id", "partner_id", "activity_type_id", "summary", "note")
+            copies = []
+            for activity in self:
+                base = {name: activity[name] for name in copied}
+                base["partner_id"] = activity.partner_id.id
+                base["activity_type_id"] = activity.activity_type_id.id
+                base["date_deadline"] = activity.date_deadline
+                base["task_state"] = activity.task_state
+                copies += [{**base, "user_id": uid} for uid in users if uid != activity.user_id.id]
+            if copies:
+                self.create(copies)
+        return result
 
     def _fill_from_type(self, vals_list):
         """Deadline and summary from the activity type, where not given."""
@@ -486,6 +517,8 @@ def _ids_of(value) -> list[int]:
             ids += list(item[2])
         elif isinstance(item, list | tuple) and item and item[0] == 4:
             ids.append(item[1])
+        elif isinstance(item, list | tuple) and item and item[0] == 5:
+            continue
         else:
             raise ValidationError(f"user_ids: cannot read {item!r} as a user id", "user_ids")
     return list(dict.fromkeys(ids))

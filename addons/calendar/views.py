@@ -44,6 +44,7 @@ def declarations():
                         "summary",
                         "date_deadline",
                         "user_id",
+                        V.Field("user_ids", invisible=DONE),
                         "partner_id",
                         V.Field("res_name", readonly=True),
                         "state",

@@ -40,7 +40,7 @@ def declarations():
                         "website",
                         V.Field("birthday", invisible=PERSON_ONLY),
                     ],
-                    string="Contacts",
+                    string="Phones and e-mail",
                 ),
                 V.Group(
                     "address",

@@ -191,3 +191,27 @@ def test_demo_activities_and_meetings_load_and_follow_the_rules(shipped):
         mine = user_env["mail.activity"].search([])
         assert mine and set(mine.mapped("user_id.id")) == {demo.id}
         assert user_env["calendar.event"].search_count([]) == 8  # he organises them all
+
+
+def test_saving_an_activity_with_colleagues_to_remind_gives_each_a_copy(calendar):
+    with calendar.transaction() as env:
+        users = env["res.users"].create([{"name": f"R{i}", "login": f"r{i}"} for i in range(2)])
+        me = env.ref("base.user_admin")
+        partner = _partner(env)
+        activity = env["mail.activity"].create(
+            {
+                "partner_id": partner.id,
+                "activity_type_id": env.ref("calendar.mail_activity_data_meeting").id,
+                "summary": "Планёрка",
+                "user_id": me.id,
+                "user_ids": [(6, 0, users.ids)],
+            }
+        )
+        assert sorted(activity.mapped("user_id.id")) == sorted([me.id, *users.ids])
+        assert set(activity.mapped("res_id")) == {partner.id}
+        assert all(not a.user_ids for a in activity)
+        single = activity.filtered(lambda a: a.user_id == me)
+        single.write({"user_ids": [(6, 0, [users[0].id])], "note": "Повестка"})
+        copies = env["mail.activity"].search([("summary", "=", "Планёрка")])
+        assert len(copies) == 4
+        assert copies.filtered(lambda a: a.note == "Повестка").mapped("user_id") == me | users[0]
