@@ -157,7 +157,7 @@ def build_columns(env, model, headers, mapping) -> list[Column]:
     for index, path in enumerate(mapping or ()):
         if not path:
             continue
-        header = headers[index] if index < len(headers) else f"#{index + 1}"
+        header = headers[index] if index < len(headers) and headers[index] else f"#{index + 1}"
         checked = _check_path(env, model, path)
         if checked is None:
             raise ImportFileError(

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from .exceptions import UserError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_COLUMNS = 500
 CSV_DELIMITERS = (",", ";", "\t", "|")
 # Set by our CSV export before text that a spreadsheet would run as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -80,8 +81,16 @@ def read_table(content: bytes, filename: str = "") -> TableFile:
             "The file is larger than %(limit)s MB.", limit=MAX_FILE_BYTES // 1024 // 1024
         )
     if content[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
-        return _read_xlsx(content)
-    return _read_csv(content)
+        table = _read_xlsx(content)
+    else:
+        table = _read_csv(content)
+    if len(table.headers) > MAX_COLUMNS:
+        raise ImportFileError(
+            "The file has %(count)s columns; at most %(limit)s can be imported.",
+            count=len(table.headers),
+            limit=MAX_COLUMNS,
+        )
+    return table
 
 
 def decode_text(content: bytes) -> str:

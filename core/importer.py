@@ -193,7 +193,7 @@ class _Importer:
             cells = [
                 cells[column.index] if column.index < len(cells) else None for _, cells in batch
             ]
-            converted[column.header] = self._convert(column, cells, batch)
+            converted[column.index] = self._convert(column, cells, batch)
         bad = {e["row"] for e in self.result.errors[errors_before:]}
         targets = self._targets(batch, converted, bad)
         creates, updates = [], []
@@ -204,7 +204,7 @@ class _Importer:
             record_id, xmlid = targets[position]
             vals = {}
             for column in value_columns:
-                value = converted[column.header][position]
+                value = converted[column.index][position]
                 if value is _EMPTY:
                     if record_id is None:
                         continue  # creating: the field's default applies
@@ -328,7 +328,7 @@ class _Importer:
         if self.id_column is None:
             return [(None, None)] * len(batch)
         header = self.id_column.header
-        keys = converted[header]
+        keys = converted[self.id_column.index]
         wanted = {k for k in keys if k is not _EMPTY and k is not _ERROR}
         found = self._xmlid_rows({k for k in wanted if self._module_used(k[0])})
         model_name = self.model._name

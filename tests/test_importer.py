@@ -334,6 +334,21 @@ def test_xlsx_with_typed_cells_imports(world):
     ]
 
 
+def test_columns_with_the_same_header_keep_their_own_values(world):
+    registry, _ = world
+    content = _csv("x,x,\nGamma,g@example.com,ignored\nDelta,bad,ignored\n")
+    with registry.transaction() as env:
+        result = importer.import_file(
+            env, "orm.partner", content, "p.csv", mapping=["name", "email", None], dry_run=True
+        )
+        assert result.errors == [] and result.created == 2
+        with pytest.raises(ImportFileError, match='"#3"'):
+            importer.import_file(env, "orm.partner", content, "p.csv", mapping=[None, None, "bad"])
+        wide = ",".join(f"c{i}" for i in range(501)).encode()
+        with pytest.raises(ImportFileError, match="501 columns"):
+            importer.preview(env, "orm.partner", wide + b"\n")
+
+
 def test_xlsx_errors_give_the_spreadsheet_row_number(world):
     registry, _ = world
     content = _xlsx([["name", "partner_id"], ["A", "Acme"], [None, None], ["B", "Ghost"]])
