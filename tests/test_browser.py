@@ -269,3 +269,28 @@ def test_import_csv_with_two_bad_rows_shows_their_errors(server, page, tmp_path)
     assert "5" in errors.nth(1).inner_text() and "Stage" in text
     with registry.transaction(write=False) as env:
         assert not env["fxw.deal"].sudo().search([("name", "like", "Good")])  # nothing imported
+
+
+def test_phone_screen_and_keyboard_save(server, browser, request):
+    base, registry = server
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True)
+    phone = context.new_page()
+    try:
+        sign_in(phone, base, "anna")
+        assert not phone.locator(".sidebar").is_visible()
+        phone.click("[data-toggle-menu]")
+        assert phone.locator(".sidebar").is_visible()
+        phone.goto(f"{base}/web/fxw.deal?view=list")
+        phone.screenshot(path=str(SHOTS / "phone_list.png"), full_page=True)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 400, f"the list is {width}px wide on a 390px screen"
+        record = deal(registry, "anna deal 1")
+        phone.goto(f"{base}/web/fxw.deal/{record.id}")
+        phone.fill("#f_name", "Saved with the keyboard")
+        with phone.expect_navigation():
+            phone.keyboard.press("Control+s")
+        assert deal(registry, "Saved with the keyboard").id == record.id
+    finally:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        phone.screenshot(path=str(SHOTS / "phone_form.png"), full_page=True)
+        context.close()
