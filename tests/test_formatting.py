@@ -91,3 +91,42 @@ def test_unknown_or_missing_language_falls_back_to_english():
 def test_bad_input_is_a_clear_error(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+SAMPLES = [
+    Decimal("0"),
+    Decimal("-0.001"),
+    Decimal("0.5"),
+    Decimal("-7.25"),
+    Decimal("999.995"),
+    Decimal("1234.56"),
+    Decimal("-1234567.891"),
+    Decimal("98765432109876.54"),
+    12,
+    -1000000,
+]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en", "de", "fr", "en_IN", "xx"])
+def test_fast_number_and_money_formatting_equals_babels(lang):
+    """The formatter groups digits itself for speed; Babel's pattern engine is the judge."""
+    from babel import numbers as babel_numbers
+
+    from core.formatting import _babel_money, _locale, _quantize
+
+    for value in SAMPLES:
+        for places in (0, 2, 3):
+            number = _quantize(Decimal(value), places)
+            number = number or abs(number)  # Babel would print "-0"; we do not
+            pattern = "#,##0" + ("." + "0" * places if places else "")
+            expected = babel_numbers.format_decimal(
+                number, format=pattern, locale=_locale(lang), decimal_quantization=False
+            )
+            assert format_number(value, lang, digits=places) == expected, (value, places)
+        for code in ("RUB", "USD", "EUR", "JPY"):
+            number = _quantize(Decimal(value), currency_digits(code))
+            number = number or abs(number)  # Babel would print "-0"; we do not
+            assert format_money(value, code, lang) == _babel_money(number, code, lang), (
+                value,
+                code,
+            )
