@@ -50,6 +50,16 @@ def measure(func, runs):
     return common.median(times) * 1000, min(times) * 1000, result
 
 
+def format_cells(table) -> str:
+    """What a page does with every cell: format it as money or a number, in Russian."""
+    table.lang = "ru"
+    parts = []
+    for values in table.cells.values():
+        for value, measure in zip(values, table.measures, strict=True):
+            parts.append(table.format(value, measure, "RUB"))
+    return "".join(parts)
+
+
 def run(kind, rows, partners, runs):
     with common.bench_database(kind) as (_config, registry):
         populate_seconds = populate(registry, rows, partners)
@@ -76,6 +86,7 @@ def run(kind, rows, partners, runs):
                 "svg_line_200_points": lambda: charts.line_chart(
                     [f"Day {i}" for i in range(200)], {"a": list(range(200))}
                 ),
+                "pivot_format_partner_by_quarter": lambda: format_cells(big_table),
                 "pivot_csv_partner_by_quarter": big_table.to_csv,
                 "pivot_xlsx_partner_by_quarter": big_table.to_xlsx,
             }
