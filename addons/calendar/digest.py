@@ -97,11 +97,13 @@ def send_digests(env, now=None):
     by_user = {}
     for row in rows:
         by_user.setdefault(row["user_id"][0], []).append(row)
+    birthdays = _birthdays(env, due)
     mails = []
     for user, day in due.items():
         mine = [a for a in by_user.get(user.id, ()) if a["date_deadline"] <= day]
-        if mine:
-            mails.append(_mail(env.with_context(lang=user.lang), user, day, mine))
+        people = [p for p in birthdays.get(user.id, ()) if p["birthday"][5:] == f"{day:%m-%d}"]
+        if mine or people:
+            mails.append(_mail(env.with_context(lang=user.lang), user, day, mine, people))
     if mails:
         env["mail.mail"].create(mails).send()
     by_day = {}
@@ -113,7 +115,26 @@ def send_digests(env, now=None):
     return len(mails)
 
 
-def _mail(env, user, day, activities) -> dict:
+def _birthdays(env, due) -> dict:
+    """``{user id: [person rows]}``: contact persons of the users' partners whose birthday
+    falls on the users' local today (one query for every user)."""
+    days = sorted({f"{day:%m-%d}" for day in due.values()})
+    people = env["res.partner"].search(
+        [
+            ("birthday_md", "in", days),
+            ("is_company", "=", False),
+            ("user_id", "in", [u.id for u in due]),
+        ],
+        order="name",
+    )
+    result = {}
+    for row in people.read(["display_name", "birthday", "user_id"]):
+        row["birthday"] = row["birthday"].isoformat()
+        result.setdefault(row["user_id"][0], []).append(row)
+    return result
+
+
+def _mail(env, user, day, activities, people=()) -> dict:
     overdue = [a for a in activities if a["date_deadline"] < day]
     today = [a for a in activities if a["date_deadline"] == day]
     subject = translate(
@@ -132,6 +153,19 @@ def _mail(env, user, day, activities) -> dict:
         html.append(f"<h3>{escape(heading)}</h3><ul>")
         for activity in group:
             line = _line(env, user, activity)
+            text.append(f"- {line}")
+            html.append(f"<li>{escape(line)}</li>")
+        text.append("")
+        html.append("</ul>")
+    if people:
+        heading = translate(env, "Birthdays today")
+        text.append(f"{heading}:")
+        html.append(f"<h3>{escape(heading)}</h3><ul>")
+        for person in people:
+            years = day.year - int(person["birthday"][:4])
+            line = translate(
+                env, "%(name)s turns %(years)s", name=person["display_name"], years=years
+            )
             text.append(f"- {line}")
             html.append(f"<li>{escape(line)}</li>")
         text.append("")

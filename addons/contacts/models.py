@@ -172,6 +172,13 @@ class Partner(Model):
         "E-mail (normalised)", compute="_compute_sanitized", store=True, index=True
     )
     birthday = fields.Date("Birthday")
+    birthday_md = fields.Char(
+        "Birthday (MM-DD)",
+        compute="_compute_birthday_md",
+        store=True,
+        index=True,
+        help="For finding today's birthdays in one query",
+    )
     # Address
     street = fields.Char("Street")
     street2 = fields.Char("Street 2")
@@ -217,6 +224,11 @@ class Partner(Model):
             partner.phone_sanitized = normalize_phone(partner.phone)
             partner.mobile_sanitized = normalize_phone(partner.mobile)
             partner.email_normalized = normalize_email(partner.email)
+
+    @api.depends("birthday")
+    def _compute_birthday_md(self):
+        for partner in self:
+            partner.birthday_md = partner.birthday.strftime("%m-%d") if partner.birthday else None
 
     def _compute_display_name(self):
         """A contact person reads "Company, Person", as in Odoo."""

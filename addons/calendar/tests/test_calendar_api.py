@@ -111,3 +111,36 @@ def test_bad_activity_input_gets_a_4xx_and_changes_nothing(api, calendar, url_ta
     env = calendar.env(su=True)
     assert env["mail.activity"].search_count([]) == before
     assert not env["mail.activity"].browse(created).done
+
+
+def test_a_colleagues_partners_and_activities_stay_out_of_exports_groupings_and_autocomplete(
+    api, calendar
+):
+    env = calendar.env(su=True)
+    with calendar.transaction() as tx:
+        annas = tx["res.partner"].create(
+            {"name": "Тайный клиент Анны", "email": "secret@anna.ru", "user_id": api.uid["anna"]}
+        )
+        tx["mail.activity"].create(
+            {
+                "partner_id": annas.id,
+                "summary": "Тайный звонок",
+                "user_id": api.uid["anna"],
+                "activity_type_id": env.ref("calendar.mail_activity_data_call").id,
+            }
+        )
+    exported = api("get", "boris", "/api/v1/res.partner/export?fields=name,email").get_data(
+        as_text=True
+    )
+    assert "Тайный" not in exported and "secret@anna.ru" not in exported
+    exported = api(
+        "get", "boris", "/api/v1/mail.activity/export?fields=summary,partner_id"
+    ).get_data(as_text=True)
+    assert "Тайный" not in exported
+    groups = api("get", "boris", "/api/v1/mail.activity/read_group?groupby=user_id").get_json()
+    assert groups["groups"] == []
+    found = api("get", "boris", "/api/v1/res.partner/name_search?name=Тайный").get_json()
+    assert found["records"] == []
+    # Anna herself finds everything.
+    found = api("get", "anna", "/api/v1/res.partner/name_search?name=secret@anna").get_json()
+    assert [r["display_name"] for r in found["records"]] == ["Тайный клиент Анны"]

@@ -75,7 +75,17 @@ def _setup(registry):
             {"name": "Boris", "login": "boris", "email": "boris@example.com", **staff}
         )
         idle = Users.create({"name": "Idle", "login": "idle", "email": "idle@example.com", **staff})
-        partner = env["res.partner"].create({"name": "ООО «Ромашка»", "is_company": True})
+        partner = env["res.partner"].create(
+            {
+                "name": "ООО «Ромашка»",
+                "is_company": True,
+                "user_id": anna.id,
+                "child_ids": [
+                    {"name": "Ольга", "birthday": datetime.date(1970, 3, 2)},
+                    {"name": "Пётр", "birthday": datetime.date(1980, 3, 3)},
+                ],
+            }
+        )
         call = env.ref("calendar.mail_activity_data_call").id
         task = env.ref("calendar.mail_activity_data_todo").id
 
@@ -128,6 +138,8 @@ def test_digest_reaches_each_user_with_todays_and_overdue_activities(mailing, in
     assert "Сегодня:\n" in body
     assert "02.03.2026 Задача Проверить оплату [поставил(а) Boris]" in body
     assert "Отправить КП" not in body and "Старый звонок" not in body
+    assert "Дни рождения сегодня:\n- ООО «Ромашка», Ольга: исполняется 56" in body
+    assert "Пётр" not in body
     [to_boris] = got["boris@example.com"]
     assert to_boris["Subject"] == "Activities for 02.03.2026: 1 today, 0 overdue"
     assert "Call about the delivery" in to_boris.get_body(preferencelist=("plain",)).get_content()
