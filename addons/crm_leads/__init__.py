@@ -42,11 +42,12 @@ def addon_installed(env, addon):
     if addon != "crm_leads":
         return
     # The funnel groups every deal by stage and outcome and sums the amounts: an index that
-    # holds all four columns answers it without reading the table (250 ms -> 15 ms on
-    # 100 000 deals). Fields declare single-column indexes only, hence the SQL here.
+    # holds these columns (and the salesman, for the record rule) answers it without
+    # reading the table (250 ms -> 40 ms on 100 000 deals on SQLite). Fields declare
+    # single-column indexes only, hence the SQL here.
     env.db.execute_sql(
         "CREATE INDEX IF NOT EXISTS crm_lead_funnel_idx "
-        "ON crm_lead (type, stage_id, won_status, expected_revenue)"
+        "ON crm_lead (type, stage_id, won_status, expected_revenue, user_id)"
     )
     # Demo leads, deals and activities are generated (in batches) rather than listed in
     # TOML: 300 records with their history would make the demo files long and slow.

@@ -304,7 +304,7 @@ class Generator:
         return self._write("crm.lead", result)
 
     def activities(self, count, record_ids):
-        if not record_ids or not self.activity_types:
+        if not count or not record_ids or not self.activity_types:
             return []
         rnd, result = self.rnd, []
         today = datetime.date.today()

@@ -18,22 +18,25 @@ class StageHistory(Model):
     date_out = fields.Datetime("Left")
     duration_hours = fields.Float("Hours in stage", digits=2)
 
-    def open_rows(self, leads):
-        """Start a row for each lead at its current stage (one insert for the batch)."""
-        if not leads:
-            return self.browse()
-        now = utcnow()
-        rows = leads.sudo().with_context(active_test=False).read(["stage_id", "user_id"])
-        return self.sudo().create(
-            [
-                {
-                    "lead_id": row["id"],
-                    "stage_id": row["stage_id"][0],
-                    "user_id": row["user_id"][0] if row["user_id"] else None,
-                    "date_in": now,
-                }
+    def open_rows(self, leads, stages=None):
+        """Start a row for each lead at its current stage (one insert for the batch).
+
+        ``stages``: ``[(lead id, stage id, user id)]`` when the caller knows them already
+        (a create), which spares reading the leads back."""
+        if stages is None:
+            if not leads:
+                return self.browse()
+            rows = leads.sudo().with_context(active_test=False).read(["stage_id", "user_id"])
+            stages = [
+                (row["id"], row["stage_id"][0], row["user_id"][0] if row["user_id"] else None)
                 for row in rows
                 if row["stage_id"]
+            ]
+        now = utcnow()
+        return self.sudo().create(
+            [
+                {"lead_id": lead, "stage_id": stage, "user_id": user, "date_in": now}
+                for lead, stage, user in stages
             ]
         )
 

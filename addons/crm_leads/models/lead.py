@@ -157,7 +157,12 @@ class Lead(Model):
         assign.prepare_create(env, vals_list)
         records = super().create(vals_list)
         assign.after_create(env, records, vals_list)
-        env["crm.stage.history"].sudo().open_rows(records.filtered(lambda lead: lead.stage_id))
+        staged = [
+            (id_, vals["stage_id"], vals.get("user_id") or None)
+            for id_, vals in zip(records.ids, vals_list, strict=True)
+            if vals.get("stage_id")
+        ]
+        env["crm.stage.history"].sudo().open_rows(records, staged)
         return records
 
     def write(self, vals):
