@@ -288,15 +288,14 @@ class Partner(Model):
         """
         single = isinstance(vals_list, dict)
         vals_list = [_clean_vals(v) for v in ([vals_list] if single else list(vals_list))]
-        parent_ids = {
-            v["parent_id"] for v in vals_list if v.get("parent_id") and "user_id" not in v
-        }
+        parent_ids = {_id_of(v.get("parent_id")) for v in vals_list if "user_id" not in v} - {None}
         if parent_ids:
-            parents = self.sudo().browse(list(parent_ids))
+            parents = self.sudo().browse(sorted(parent_ids))
             salesman = {p.id: p.user_id.id for p in parents}
             for vals in vals_list:
-                if vals.get("parent_id") in salesman and "user_id" not in vals:
-                    vals["user_id"] = salesman[vals["parent_id"]] or None
+                parent = _id_of(vals.get("parent_id"))
+                if parent in salesman and "user_id" not in vals:
+                    vals["user_id"] = salesman[parent] or None
         if not self.env.context.get("force_create"):
             self._refuse_duplicates(vals_list)
         return super().create(vals_list)
