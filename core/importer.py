@@ -179,8 +179,6 @@ class _Importer:
         except _Rollback:
             result.committed = False
             result.ids = []
-        except ImportFileError:
-            raise
         else:
             result.committed = True
         result.errors.sort(key=lambda e: e["row"] or 0)
@@ -474,6 +472,27 @@ class _Importer:
         else:
             kind = fld.type
         parse = self._parsers[kind]
+        if kind == "char" and not fld.size:
+            # The usual text cell: plain text that only needs trimming.
+            return [
+                c.strip()
+                if type(c) is str and c[:1] != "'" and c and not c.isspace()
+                else (
+                    _EMPTY
+                    if c is None or c == "" or (type(c) is str and c.isspace())
+                    else parse(self, fld, c)
+                )
+                for c in cells
+            ]
+        try:  # all cells fine (the usual case): no per-cell bookkeeping
+            return [
+                _EMPTY
+                if c is None or c == "" or (type(c) is str and c.isspace())
+                else parse(self, fld, c)
+                for c in cells
+            ]
+        except (CellError, ValidationError):
+            pass  # convert again cell by cell to report every bad one
         out = []
         for position, cell in enumerate(cells):
             if cell is None or cell == "" or (type(cell) is str and cell.isspace()):

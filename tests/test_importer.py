@@ -312,11 +312,11 @@ def test_xlsx_with_typed_cells_imports(world):
     registry, _ = world
     content = _xlsx(
         [
-            ["Title", "Expected revenue", "Deadline", "Active", "Stage"],
-            ["X1", 1500.25, datetime.datetime(2024, 5, 6), True, "Won"],
-            ["X2", 7, "06.05.2024", False, None],
-            [None, None, None, None, None],
-            ["X3", "12,5", None, None, "lost"],
+            ["Title", "Expected revenue", "Deadline", "Active", "Stage", "Customer"],
+            ["X1", 1500.25, datetime.datetime(2024, 5, 6), True, "Won", 79161234567],
+            ["X2", 7, "06.05.2024", False, None, 2.0],
+            [None, None, None, None, None, None],
+            [42, "12,5", None, None, "lost", datetime.datetime(2024, 1, 2)],
         ]
     )
     with registry.transaction() as env:
@@ -324,13 +324,13 @@ def test_xlsx_with_typed_cells_imports(world):
         rows = (
             env["acc.lead"]
             .browse(result.ids)
-            .read(["name", "expected_revenue", "date_deadline", "active", "stage"])
+            .read(["name", "expected_revenue", "date_deadline", "active", "stage", "partner_name"])
         )
     assert result.errors == []
     assert [tuple(r[k] for k in list(r)[1:]) for r in rows] == [
-        ("X1", Decimal("1500.25"), datetime.date(2024, 5, 6), True, "won"),
-        ("X2", Decimal("7.00"), datetime.date(2024, 5, 6), False, "new"),
-        ("X3", Decimal("12.50"), None, True, "lost"),
+        ("X1", Decimal("1500.25"), datetime.date(2024, 5, 6), True, "won", "79161234567"),
+        ("X2", Decimal("7.00"), datetime.date(2024, 5, 6), False, "new", "2"),
+        ("42", Decimal("12.50"), None, True, "lost", "2024-01-02"),
     ]
 
 
