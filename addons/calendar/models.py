@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import api, fields
 from core.exceptions import UserError, ValidationError
@@ -35,8 +36,17 @@ TASK_STATES = [
 EVENT_STATES = [("planned", "Planned"), ("held", "Held"), ("not_held", "Not held")]
 
 
+def user_today(env) -> datetime.date:
+    """Today where the user is (``res.users.tz``): a Moscow user's day starts at 21:00 UTC."""
+    try:
+        zone = ZoneInfo(env.user.tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = datetime.UTC
+    return datetime.datetime.now(zone).date()
+
+
 def _today(model):
-    return datetime.date.today()
+    return user_today(model.env)
 
 
 def _current_user(model):
@@ -118,7 +128,7 @@ class Activity(Model):
             activity.activity_category = activity.activity_type_id.category or "other"
 
     def _compute_state(self):
-        today = datetime.date.today()
+        today = user_today(self.env)
         for activity in self:
             deadline = activity.date_deadline
             if activity.done:
@@ -156,6 +166,8 @@ class Activity(Model):
         vals = dict(vals)
         users = _ids_of(vals.pop("user_ids", None)) if "user_ids" in vals else []
         result = super().write(vals) if vals else True
+        if vals.get("user_id"):
+            self._notify_assignees()  # handed over to a colleague: tell him
         if users:
             copied = ("res_model", "res_id", "partner_id", "activity_type_id", "summary", "note")
             copies = []
@@ -181,7 +193,7 @@ class Activity(Model):
             if not vals.get("summary"):
                 vals["summary"] = kind.summary or kind.name
             if "date_deadline" not in vals and kind.delay_count:
-                vals["date_deadline"] = datetime.date.today() + datetime.timedelta(
+                vals["date_deadline"] = user_today(self.env) + datetime.timedelta(
                     days=kind.delay_count
                 )
             if kind.category == "task" and not vals.get("task_state"):

@@ -203,7 +203,7 @@ def test_a_reminder_set_for_a_colleague_is_mailed_to_the_colleague(mailing, inbo
                 "activity_type_id": env.ref("calendar.mail_activity_data_todo").id,
             }
         )
-        env["mail.activity"].create(  # his own: no e-mail
+        own = env["mail.activity"].create(  # his own: no e-mail
             {
                 "summary": "Свой звонок",
                 "activity_type_id": env.ref("calendar.mail_activity_data_call").id,
@@ -213,3 +213,7 @@ def test_a_reminder_set_for_a_colleague_is_mailed_to_the_colleague(mailing, inbo
     assert message["Subject"] == "Борис поставил(а) вам дело: Подготовить договор"
     assert "Срок: 02.03.2026" in message.get_body(preferencelist=("plain",)).get_content()
     assert len(inbox.received) == 1
+    with mailing.transaction(boris.id) as env:  # handed over: Anna is told
+        env["mail.activity"].browse(own.id).write({"user_id": anna.id})
+    subjects = [m["Subject"] for m in inbox.by_recipient()["anna@example.com"]]
+    assert subjects[-1] == "Борис поставил(а) вам дело: Свой звонок"
