@@ -131,6 +131,9 @@ class Lead(Model):
         stage = None
         stages = {}
         for vals in vals_list:
+            # A card added to a pipeline column (kanban quick create) is a deal.
+            if vals.get("stage_id") and not vals.get("type"):
+                vals["type"] = "opportunity"
             if vals.get("type") == "opportunity" and not vals.get("stage_id"):
                 stage = stage if stage is not None else _first_stage(env)
                 if stage:

@@ -177,3 +177,11 @@ def test_plan_fulfilment_compares_won_deals_with_the_plan(world, reports):
     ]
     # A salesman sees his own plan only.
     assert [r["user"] for r in reports.plan_fulfilment(world.env("sales_b"), today)] == ["Sales B"]
+
+
+def test_a_card_added_to_a_pipeline_column_is_a_deal_at_that_stage(world):
+    with world.registry.transaction(uid=world.uids["sales_a"]) as env:
+        card = env["crm.lead"].create({"name": "Из канбана", "stage_id": stage(env, 2).id})
+        assert (card.type, card.stage_id, card.probability) == ("opportunity", stage(env, 2), 30.0)
+        lead = env["crm.lead"].create({"name": "Просто обращение"})
+        assert (lead.type, bool(lead.stage_id), lead.status) == ("lead", False, "new")
