@@ -52,7 +52,7 @@ def page(view=None, *, write=False):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         try:
-            with g.registry.transaction(uid=g.user["id"], write=write) as env:
+            with g.registry.transaction(g.user["id"], _context(), write=write) as env:
                 g.env = env
                 return view(env, *args, **kwargs)
         except PageError as exc:
@@ -75,7 +75,7 @@ def call(view):
         if request.content_length and request.content_length > MAX_JSON:
             return jsonify(error={"code": "too_large", "message": "request too large"}), 413
         try:
-            with g.registry.transaction(uid=g.user["id"], write=True) as env:
+            with g.registry.transaction(g.user["id"], _context(), write=True) as env:
                 g.env = env
                 return view(env, *args, **kwargs)
         except PageError as exc:
@@ -90,6 +90,14 @@ def call(view):
             g.pop("env", None)
 
     return wrapped
+
+
+def _context() -> dict:
+    """The user's language and time zone: dates are grouped and shown in local time."""
+    context = {"lang": current_lang()}
+    if g.user.get("tz"):
+        context["tz"] = g.user["tz"]
+    return context
 
 
 def _error_page(status, message):

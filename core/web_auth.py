@@ -166,7 +166,13 @@ def load_user():
             user = env["res.users"].sudo().search([("id", "=", uid)], limit=1)  # active only
             expected = _auth_hash(env, uid) if user else ""
             if user and hmac.compare_digest(session.get("auth", ""), expected):
-                g.user = {"id": user.id, "login": user.login, "name": user.name, "lang": user.lang}
+                g.user = {
+                    "id": user.id,
+                    "login": user.login,
+                    "name": user.name,
+                    "lang": user.lang,
+                    "tz": user.tz,
+                }
     if g.user is None and "uid" in session:
         session.clear()
     g.pop("lang", None)

@@ -38,7 +38,7 @@ def graph(env, model_name, view, domain, params, lang):
     aggregate = params.get("aggregate") or ("sum" if measure else "count")
     data = P.graph_data(env, model_name, domain, groupby, measure, aggregate)
     return {
-        "svg": data.svg(chart, lang=lang),
+        "svg": data.svg(chart, lang=lang, currency=_currency(env)),
         "chart": chart,
         "charts": CHARTS,
         "groupby": groupby,
@@ -46,6 +46,12 @@ def graph(env, model_name, view, domain, params, lang):
         "aggregate": aggregate,
         "granularities": GRANULARITIES,
     }
+
+
+def _currency(env) -> str:
+    """The code of the user's company currency (RUB when none is set)."""
+    company = env.user.sudo().company_id
+    return (company.currency_id.name if company and company.currency_id else None) or "RUB"
 
 
 def pivot_table(env, model_name, view, domain, params):
