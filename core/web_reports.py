@@ -59,7 +59,13 @@ def pivot_table(env, model_name, view, domain, params):
     cols = [c for c in params.getlist("col") if c] or view.cols
     measures = [m for m in params.getlist("measure") if m] or view.measures or ["__count"]
     table = P.pivot(env, model_name, domain, rows, cols, measures)
-    return {"table": table, "rows": rows, "cols": cols, "measures": measures}
+    return {
+        "table": table,
+        "rows": rows,
+        "cols": cols,
+        "measures": measures,
+        "currency": _currency(env),
+    }
 
 
 def calendar(env, model_name, view, domain, params, lang):
