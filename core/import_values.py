@@ -204,25 +204,30 @@ def clean_text(value) -> str:
 
 def parse_decimal(value) -> Decimal:
     """``1 234,56``, ``1,234.56``, ``1.234,56``, ``-5``, ``12 ₽`` → Decimal."""
-    if isinstance(value, bool):
+    if type(value) is str:
+        if _PLAIN_NUMBER.match(value):
+            return Decimal(value)
+        text = value if value[:1] != "'" else clean_text(value)
+    elif isinstance(value, bool):
         raise CellError("Expected a number, got %(value)r", value=value)
-    if isinstance(value, Decimal):
+    elif isinstance(value, Decimal):
         return value
-    if isinstance(value, int):
+    elif isinstance(value, int):
         return Decimal(value)
-    if isinstance(value, float):
+    elif isinstance(value, float):
         return Decimal(repr(value))
-    if type(value) is str and _PLAIN_NUMBER.match(value):
-        return Decimal(value)
-    text = _NUMBER_NOISE.sub("", clean_text(value)).replace("\u2212", "-")
-    if "," in text and "." in text:
+    else:
+        text = clean_text(value)
+    text = _NUMBER_NOISE.sub("", text).replace("\u2212", "-")
+    commas = text.count(",")
+    if commas and "." in text:
         if text.rfind(",") > text.rfind("."):
             text = text.replace(".", "").replace(",", ".")
         else:
             text = text.replace(",", "")
-    elif text.count(",") == 1:
+    elif commas == 1:
         text = text.replace(",", ".")
-    elif text.count(",") > 1 or text.count(".") > 1:
+    elif commas > 1 or text.count(".") > 1:
         text = text.replace(",", "").replace(".", "")
     try:
         number = Decimal(text)

@@ -568,7 +568,7 @@ class _Importer:
         many = fld.type == "many2many"
         keyed = []  # per row: None (empty) or the list of keys
         for cell in cells:
-            if V.is_empty(cell):
+            if cell is None or cell == "" or (type(cell) is str and cell.isspace()):
                 keyed.append(None)
             elif column.sub == "id":
                 parts = V.split_names(cell) if many else [V.clean_text(cell).strip()]

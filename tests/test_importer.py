@@ -9,7 +9,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from core import export_xlsx, importer
+from core import export_xlsx, import_values, importer
 from core.exceptions import AccessError
 from core.import_values import ImportFileError
 
@@ -470,3 +470,56 @@ def test_unreadable_files_are_refused_with_a_clear_message(world, content, filen
     registry, _ = world
     with registry.transaction() as env, pytest.raises(ImportFileError, match=message):
         importer.preview(env, "orm.partner", content, filename)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("1 234,56", "1234.56"),
+        ("1\u00a0234\u00a0567,5", "1234567.5"),
+        ("1\u202f234.5", "1234.5"),
+        ("1,234.56", "1234.56"),
+        ("1.234,56", "1234.56"),
+        ("1.234.567", "1234567"),
+        ("\u22125,5", "-5.5"),
+        ("'-5", "-5"),
+        ("12 ₽", "12"),
+        (" 7 ", "7"),
+    ],
+)
+def test_numbers_as_spreadsheets_write_them(text, number):
+    assert import_values.parse_decimal(text) == Decimal(number)
+
+
+@pytest.mark.parametrize("text", ["12abc", "1,2,3.4.5", "NaN", "Infinity", "", "--1"])
+def test_text_that_is_not_a_number_is_refused(text):
+    with pytest.raises(import_values.CellError):
+        import_values.parse_decimal(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2024-02-29", datetime.date(2024, 2, 29)),
+        ("29.02.2024", datetime.date(2024, 2, 29)),
+        ("1.3.2024", datetime.date(2024, 3, 1)),
+        ("2024-03-01 00:00:00", datetime.date(2024, 3, 1)),
+    ],
+)
+def test_dates_in_iso_and_russian_form(text, day):
+    assert import_values.parse_date(text) == day
+
+
+@pytest.mark.parametrize("text", ["29.02.2023", "2024-03-01 10:30", "03/01/2024", "вчера"])
+def test_impossible_or_ambiguous_dates_are_refused(text):
+    with pytest.raises(import_values.CellError):
+        import_values.parse_date(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("да", True), ("Нет", False), ("YES", True), ("no", False), ("1", True), ("0", False)]
+    + [("true", True), ("False", False)],
+)
+def test_yes_and_no_in_both_languages(text, value):
+    assert import_values.parse_boolean(text) is value
