@@ -40,7 +40,7 @@ from .exceptions import (
 )
 from .export import ExportError, export_rows
 from .rest_auth import SAFE_METHODS, ApiError, authenticate
-from .rest_search import search_page
+from .rest_search import read_page, search_page
 
 _logger = logging.getLogger(__name__)
 
@@ -209,11 +209,22 @@ def _body(required=True):
     return _loads(text, "The body")
 
 
+_SCHEMA_INSTANCES: dict = {}
+
+
+def _schema_instance(schema_cls):
+    # A parameter schema keeps no state between loads; building one costs more than a load.
+    found = _SCHEMA_INSTANCES.get(schema_cls)
+    if found is None:
+        found = _SCHEMA_INSTANCES[schema_cls] = schema_cls()
+    return found
+
+
 def _params(schema_cls) -> dict:
     args = request.args.to_dict()
     _check_text(args, "The query string")
     try:
-        return schema_cls().load(args)
+        return _schema_instance(schema_cls).load(args)
     except ma.ValidationError as exc:
         raise ApiError(
             400, "bad_request", "Bad query parameters", _field_messages(exc.messages)
@@ -340,7 +351,7 @@ def search_records(env, model):
         offset=params["offset"],
         count_limit=_config(env, "api.count_limit", 0),
     )
-    payload = {"count": total, "records": _dump(Model, records.read(names))}
+    payload = {"count": total, "records": read_page(records, names)}
     if not exact:
         payload["count_limited"] = True
     return _json_response(payload)

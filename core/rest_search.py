@@ -4,7 +4,9 @@ Building a ``core.domain.Query`` and letting peewee compile it costs more than r
 resulting SQL on a page of 80 rows, and list requests repeat the same domain over and over.
 ``search_page`` therefore keeps the SQL text and parameters of the search and of the count
 per (registry build, model, user, access version, domain, rules, order, limit, offset,
-active filter). Only queries whose SQL depends on nothing else are cached: every term of
+active filter), and reuses the result of a count while the database cannot have changed
+(``_data_state``): a list is usually paged through and reloaded far more often than the
+table changes, and counting every matching row is most of what a page costs. Only queries whose SQL depends on nothing else are cached: every term of
 the domain and of the user's record rules names a plain stored field of the model itself
 (no path through a relation, no many2one compared by name, no x2many, no hierarchy), and
 the order names no many2one (ordering by one joins the target through its rules). Anything
@@ -22,6 +24,7 @@ from collections import OrderedDict
 from peewee import fn
 
 from . import fields as F
+from . import schemas as S
 
 CACHE_SIZE = 512
 _NAME_OPERATORS = ("like", "ilike", "not like", "not ilike", "=like", "=ilike")
@@ -53,10 +56,35 @@ def search_page(model, domain, order=None, limit=80, offset=0, count_limit=0):
     records = model._browse(ids, ids)
     if (limit is None or len(ids) < limit) and (ids or not offset):
         return records, offset + len(ids), True  # the last page: nothing to count
-    total = db.execute_sql(count_sql, count_params).fetchone()[0] or 0
+    total = _count(db, count_sql, count_params)
     if count_limit and total >= count_limit:
         return records, count_limit, False
     return records, total, True
+
+
+def read_page(records, names=None) -> list[dict]:
+    """``dump(records.read(names))`` without building the rows twice: the same checks and
+    values as ``read()`` (visible fields, field groups, record rules, display names of
+    related records), converted to JSON a column at a time."""
+    model = type(records)
+    records.check_access("read")
+    if names is None:
+        names = [
+            n
+            for n, f in model._fields.items()
+            if f.type != "binary" and n != "id" and records._field_visible(n)
+        ]
+    else:
+        names = [n for n in names if n != "id"]
+    records._check_field_access(names, "read")
+    records._check_record_rules("read")
+    ids = records.ids
+    if not ids:
+        return []
+    loaded = records.with_context(active_test=False)
+    loaded._browse(tuple(ids))._fetch_columns(ids)
+    columns = [records._read_column(loaded, ids, model._fields[name]) for name in names]
+    return S.model_schemas(model).dump_columns(ids, names, columns)
 
 
 def _compile(model, query, order, limit, offset, count_limit):
@@ -81,6 +109,66 @@ def _compile(model, query, order, limit, offset, count_limit):
         tuple(count_params),
         query.rules_applied,
     )
+
+
+# -- counts, reused while the data cannot have changed ----------------------------------------------------
+def _count(db, sql, params) -> int:
+    """The result of a COUNT query, taken from the last identical query when no data can
+    have changed since (same SQL text and parameters, same state of the database as seen
+    by this connection); see ``_data_state``."""
+    state = _data_state(db)
+    if state is None:
+        return db.execute_sql(sql, params).fetchone()[0] or 0
+    scope, token = state
+    key = (sql, params)
+    with _lock:
+        found = scope.get(key)
+    if found is not None and found[0] == token:
+        return found[1]
+    total = db.execute_sql(sql, params).fetchone()[0] or 0
+    with _lock:
+        scope[key] = (token, total)
+        scope.move_to_end(key)
+        while len(scope) > CACHE_SIZE:
+            scope.popitem(last=False)
+    return total
+
+
+_pg_counts: OrderedDict = OrderedDict()
+_sqlite_counts: OrderedDict = OrderedDict()  # id(connection) -> (connection, counts)
+_MAX_CONNECTIONS = 64
+
+
+def _data_state(db):
+    """``(cache scope, token)``: equal tokens in one scope mean the same data, or None.
+
+    PostgreSQL: the transaction's snapshot (``xmin:xmax:xip``): two identical snapshots see
+    exactly the same committed rows. It is read before the count, so a commit in between
+    shows in every later snapshot and the entry can never be reused wrongly. A transaction
+    that has written (it has an id) sees its own rows: no reuse then.
+    SQLite: ``PRAGMA data_version`` (changes by other connections, fixed for the read
+    transaction, which the search query has already opened) with the connection's
+    ``total_changes`` (its own changes), per connection.
+    """
+    from .db import is_postgres
+
+    if is_postgres(db):
+        snapshot, own = db.execute_sql(
+            "SELECT txid_current_snapshot()::text, txid_current_if_assigned()"
+        ).fetchone()
+        return None if own is not None else (_pg_counts, snapshot)
+    conn = db.connection()
+    version = conn.execute("PRAGMA data_version").fetchone()[0]
+    with _lock:
+        # Holding the connection keeps its id from being reused by another one.
+        entry = _sqlite_counts.get(id(conn))
+        if entry is None or entry[0] is not conn:
+            entry = _sqlite_counts[id(conn)] = (conn, OrderedDict())
+            while len(_sqlite_counts) > _MAX_CONNECTIONS:
+                _sqlite_counts.popitem(last=False)
+        else:
+            _sqlite_counts.move_to_end(id(conn))
+    return entry[1], (version, conn.total_changes)
 
 
 # -- the cache ----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 import schemathesis
 from api_support import PASSWORD, build_world
 
+from core.exceptions import AccessError
 from core.models import utcnow
 
 
@@ -393,6 +394,29 @@ def test_counts_are_capped_by_the_configured_limit(world, config):
     }
 
 
+def test_counts_follow_every_change_at_once(world):
+    """Counts are reused only while the data cannot have changed: any commit, from this
+    connection or another one, is seen by the next request."""
+    url = "/api/v1/acc.lead?fields=name&limit=1"
+
+    def count():
+        return world.get("manager", url).get_json()["count"]
+
+    assert count() == count() == 4
+    with world.registry.transaction() as env:  # another connection (the test's own)
+        env["acc.lead"].sudo().create({"name": "From elsewhere", "user_id": world.uids["sales_a"]})
+    assert count() == 5
+    created = world.post("manager", "/api/v1/acc.lead", json={"name": "Through the API"})
+    assert created.status_code == 201 and count() == 6
+    world.delete("manager", f"/api/v1/acc.lead/{created.get_json()['records'][0]['id']}")
+    assert count() == 5
+    with world.registry.transaction() as env:  # a change behind the ORM's back
+        table = env["acc.lead"]._table
+        table.update(active=False).where(table.name == "From elsewhere").execute()
+    assert count() == 4
+    assert world.get("sales_a", url).get_json()["count"] == 2  # the same SQL? never: rules
+
+
 def test_repeated_searches_reuse_their_sql_but_never_across_users(world):
     url = "/api/v1/acc.lead?fields=name&limit=1&domain=" + _q([["stage", "in", ["won", "new"]]])
     for _ in range(2):
@@ -409,6 +433,27 @@ def test_repeated_searches_reuse_their_sql_but_never_across_users(world):
             {"groups_id": [(4, everything.id)]}
         )
     assert world.get("sales_a", url).get_json()["count"] == 4
+
+
+@pytest.mark.parametrize("login", ["sales_a", "manager", "admin"])
+def test_list_pages_hold_exactly_what_read_gives_for_every_model(world, login):
+    from core.rest_search import read_page
+    from core.schemas import model_schemas
+
+    with world.registry.transaction(uid=world.uids[login], write=False) as env:
+        access = world.registry.access
+        for name, cls in sorted(world.registry.models.items()):
+            if cls._abstract or not access.model_allowed(env, name, "read"):
+                continue
+            records = env[name].with_context(active_test=False).search([], limit=20)
+            expected = model_schemas(cls).dump(records.read())
+            assert read_page(records) == expected, name
+            assert read_page(records, ["display_name"]) == model_schemas(cls).dump(
+                records.read(["display_name"])
+            )
+            if "cost" in cls._fields and login == "sales_a":
+                with pytest.raises(AccessError):
+                    read_page(records, ["cost"])
 
 
 # -- methods, metadata, export ----------------------------------------------------------------------------
