@@ -174,7 +174,13 @@ class Lead(Model):
         vals = dict(vals)
         moving = None
         if vals.get("stage_id"):
-            stage = self.env["crm.stage"].sudo().browse(int(vals["stage_id"]))
+            stage_id = record_id(self.env, vals["stage_id"], "stage_id")
+            stage = self.env["crm.stage"].sudo().browse(stage_id).exists()
+            if not stage:
+                raise ValidationError(
+                    translate(self.env, "No stage with id %(id)s", id=stage_id), "stage_id"
+                )
+            vals["stage_id"] = stage.id
             row = stage.read(["probability", "is_won", "user_id", "deadline_days"])[0]
             now = utcnow()
             moving = self.filtered(lambda lead: lead.stage_id.id != stage.id)
@@ -216,7 +222,8 @@ class Lead(Model):
         each deal's form. The stage they were at is kept and recorded as the lost stage."""
         reasons = {}
         if lost_reason_id:
-            reason = self.env["crm.lost.reason"].browse(int(lost_reason_id)).exists()
+            reason_id = record_id(self.env, lost_reason_id, "lost_reason_id")
+            reason = self.env["crm.lost.reason"].browse(reason_id).exists()
             if not reason:
                 raise ValidationError(
                     translate(self.env, "No lost reason with id %(id)s", id=lost_reason_id),
@@ -284,7 +291,8 @@ class Lead(Model):
     def action_assign(self, user_id=None):
         """Give the leads to a salesman, or (without one) by their team's assignment mode."""
         if user_id:
-            user = self.env["res.users"].sudo().browse(int(user_id)).exists()
+            user = self.env["res.users"].sudo().browse(record_id(self.env, user_id, "user_id"))
+            user = user.exists()
             if not user:
                 raise ValidationError(
                     translate(self.env, "No user with id %(id)s", id=user_id), "user_id"
@@ -309,9 +317,33 @@ class Lead(Model):
 
         choices = {}
         if partner_id or company_id:
-            choices = {lead.id: (partner_id, company_id) for lead in self}
+            pair = (
+                record_id(self.env, partner_id, "partner_id") if partner_id else None,
+                record_id(self.env, company_id, "company_id") if company_id else None,
+            )
+            choices = dict.fromkeys(self.ids, pair)
+        if user_id:
+            user_id = record_id(self.env, user_id, "user_id")
         result = convert_leads(self, choices=choices, user_id=user_id)
         return result.ids
+
+
+def record_id(env, value, field):
+    """The id in ``value`` (an id, a record, ``(id, name)``); a clear error for anything else."""
+    if hasattr(value, "_ids"):
+        return value.id
+    if isinstance(value, list | tuple) and value:
+        value = value[0]
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise ValidationError(
+            translate(
+                env, "%(field)s: expected a record id, got %(value)r", field=field, value=value
+            ),
+            field,
+        )
+    return value
 
 
 def _stage_responsible(vals, row, now):
