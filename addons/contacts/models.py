@@ -313,17 +313,30 @@ class Partner(Model):
         return result
 
     def _refuse_duplicates(self, vals_list):
+        labels = {"vat": "the same INN", "phone": "the same phone", "email": "the same e-mail"}
+        repeated = _same_in_batch(_duplicate_keys(vals_list)) if len(vals_list) > 1 else None
+        if repeated:
+            index, other, reason, value = repeated
+            raise ValidationError(
+                translate(
+                    self.env,
+                    "%(name)s (row %(row)s) has %(what)s %(value)s as row %(other)s: "
+                    "the same partner twice?",
+                    name=vals_list[index].get("name") or "",
+                    row=index + 1,
+                    what=translate(self.env, labels[reason]),
+                    value=value,
+                    other=other + 1,
+                ),
+                reason,
+            )
         found = self._match_duplicates(vals_list)
         for index, matches in enumerate(found):
             if not matches:
                 continue
             partner_id, reason, value = matches[0]
             existing = self.sudo().with_context(active_test=False).browse(partner_id)
-            label = {
-                "vat": "the same INN",
-                "phone": "the same phone",
-                "email": "the same e-mail",
-            }[reason]
+            label = labels[reason]
             row = translate(self.env, " (row %(row)s)", row=index + 1) if len(vals_list) > 1 else ""
             raise ValidationError(
                 translate(
@@ -337,7 +350,7 @@ class Partner(Model):
                     id=partner_id,
                     existing=existing.display_name,
                 ),
-                {"phone": "phone", "vat": "vat", "email": "email"}[reason],
+                reason,
             )
 
     # -- duplicates ------------------------------------------------------------------------------
@@ -356,25 +369,7 @@ class Partner(Model):
 
     def _match_duplicates(self, vals_list) -> list[list[tuple[int, str, str]]]:
         """Per dict, ``[(partner id, "vat"|"phone"|"email", value)]``, in a few queries."""
-        keys = []
-        for vals in vals_list:
-            keys.append(
-                {
-                    "vat": normalize_vat(vals.get("vat")),
-                    "kpp": _text(vals.get("kpp")).upper() or None,
-                    "phones": {
-                        p
-                        for p in (
-                            normalize_phone(vals.get("phone")),
-                            normalize_phone(vals.get("mobile")),
-                        )
-                        if p
-                    },
-                    "email": normalize_email(vals.get("email")),
-                    "self": _id_of(vals.get("id")),
-                    "parent": _id_of(vals.get("parent_id")),
-                }
-            )
+        keys = _duplicate_keys(vals_list)
         vats = sorted({k["vat"] for k in keys if k["vat"]})
         phones = sorted({p for k in keys for p in k["phones"]})
         emails = sorted({k["email"] for k in keys if k["email"]})
@@ -473,6 +468,56 @@ class Partner(Model):
         records = self.search(list(domain or []) + search, limit=limit)
         names = records._display_names()
         return [(id_, names[id_]) for id_ in records._ids]
+
+
+def _duplicate_keys(vals_list) -> list[dict]:
+    """What identifies each dict: normalised INN, KPP, phones, e-mail, its id and parent."""
+    keys = []
+    for vals in vals_list:
+        keys.append(
+            {
+                "vat": normalize_vat(vals.get("vat")),
+                "kpp": _text(vals.get("kpp")).upper() or None,
+                "phones": {
+                    p
+                    for p in (
+                        normalize_phone(vals.get("phone")),
+                        normalize_phone(vals.get("mobile")),
+                    )
+                    if p
+                },
+                "email": normalize_email(vals.get("email")),
+                "self": _id_of(vals.get("id")),
+                "parent": _id_of(vals.get("parent_id")),
+            }
+        )
+    return keys
+
+
+def _same_in_batch(keys) -> tuple | None:
+    """``(row, earlier row, "vat"|"phone"|"email", value)`` for the first dict that repeats an
+    earlier one of the same batch (persons of one company excepted), else None."""
+    seen: dict = {}
+    for index, key in enumerate(keys):
+        probes = [("vat", key["vat"])] if key["vat"] else []
+        probes += [("phone", p) for p in sorted(key["phones"])]
+        probes += [("email", key["email"])] if key["email"] else []
+        for reason, value in probes:
+            for other in seen.get((reason, value), ()):
+                earlier = keys[other]
+                if key["parent"] and key["parent"] == earlier["parent"]:
+                    continue
+                if (
+                    reason == "vat"
+                    and key["kpp"]
+                    and earlier["kpp"]
+                    and key["kpp"] != earlier["kpp"]
+                ):
+                    continue
+                return index, other, reason, value
+        for reason, value in probes:
+            seen.setdefault((reason, value), []).append(index)
+    return None
 
 
 def _text(value) -> str:

@@ -233,3 +233,37 @@ def test_uninstalling_calendar_keeps_partners_and_drops_its_columns(shipped):
     assert env["res.partner"].search([]).mapped("name") == ["Остаётся"]
     assert "activity_digest" not in {c.name for c in registry.db.get_columns("res_users")}
     assert "mail_activity" not in registry.db.get_tables()
+
+
+def test_a_batch_that_holds_the_same_partner_twice_is_refused(contacts):
+    rows = [
+        {"name": "Альфа", "email": "info@alpha.ru"},
+        {"name": "Бета", "vat": INN_SBER},
+        {"name": "Альфа снова", "email": "INFO@alpha.ru"},
+    ]
+    refused = pytest.raises(ValidationError, match=r"Альфа снова \(row 3\).*row 1")
+    with refused as caught, contacts.transaction() as env:
+        env["res.partner"].create(rows)
+    assert caught.value.field == "email"
+    env = contacts.env(su=True)
+    assert env["res.partner"].search_count([]) == 0
+    with contacts.transaction() as env:
+        # A company's persons may share its switchboard number.
+        company = env["res.partner"].create(
+            {
+                "name": "Гамма",
+                "is_company": True,
+                "child_ids": [
+                    {"name": "Секретарь", "phone": "+7 495 100-00-00"},
+                    {"name": "Бухгалтер", "phone": "8 495 100 00 00"},
+                ],
+            }
+        )
+        assert len(company.child_ids) == 2
+        # Branches share the INN and differ by KPP.
+        env["res.partner"].create(
+            [
+                {"name": "Бета, Москва", "vat": INN_SBER, "kpp": "773601001"},
+                {"name": "Бета, Новосибирск", "vat": INN_SBER, "kpp": "540601001"},
+            ]
+        )
