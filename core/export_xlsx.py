@@ -17,6 +17,7 @@ import re
 from decimal import Decimal
 
 from .export import ExportError, export_rows, parse_paths
+from .import_values import zone
 
 EXPORT_MODULE = "__export__"
 FORMATS = {
@@ -60,9 +61,28 @@ def export_table(records, field_paths) -> tuple[list[str], list[list]]:
             columns[index] = [names.get(v) if v else None for v in columns[index]]
     for index, fld in special.items():
         columns[index] = _x2many_external_ids(records, fld)
+    tz = zone(env.context.get("tz"))
+    if tz is not None:  # times in the user's local time, as the web client shows them
+        for index in plain:
+            parts = dotted[index].split(".")
+            if _field_at(records, parts).type == "datetime":
+                columns[index] = [_local(v, tz) for v in columns[index]]
     headers = ["/".join(p.split(".")) for p in dotted]
     rows = [list(row) for row in zip(*columns, strict=True)] if columns else []
     return headers, rows
+
+
+def _field_at(records, parts):
+    model = records
+    for name in parts[:-1]:
+        model = model.env[model._fields[name].comodel_name]
+    return model._fields[parts[-1]]
+
+
+def _local(value, tz):
+    if not isinstance(value, datetime.datetime):
+        return value
+    return value.replace(tzinfo=datetime.UTC).astimezone(tz).replace(tzinfo=None)
 
 
 def _model_at(records, parts) -> str:

@@ -12,6 +12,7 @@ import datetime
 import io
 import re
 import zipfile
+import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -296,8 +297,28 @@ def parse_date(value) -> datetime.date:
     raise CellError("Expected a date (2024-03-31 or 31.03.2024), got %(value)r", value=value)
 
 
-def parse_datetime(value) -> datetime.datetime:
-    """ISO (``2024-03-05 14:30``, with an optional offset) or ``05.03.2024 14:30``; naive is UTC."""
+def zone(name):
+    """The time zone called ``name``, or None (UTC) for no or an unknown name."""
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def parse_datetime(value, tz=None) -> datetime.datetime:
+    """ISO (``2024-03-05 14:30``, with an optional offset) or ``05.03.2024 14:30``.
+
+    A time without an offset is in ``tz`` (UTC when None); the result is aware then.
+    """
+    moment = _parse_datetime(value)
+    if moment.tzinfo is None and tz is not None:
+        moment = moment.replace(tzinfo=tz)
+    return moment
+
+
+def _parse_datetime(value) -> datetime.datetime:
     if isinstance(value, datetime.datetime):
         return value
     if isinstance(value, datetime.date):

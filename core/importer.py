@@ -125,6 +125,8 @@ class _Importer:
         self.lookups: dict = {}  # (column path) -> {key: id | _AMBIGUOUS}
         self.xmlids_seen: dict = {}  # (module, name) -> row number
         self.modules_used: dict = {}  # module -> had external ids before this import
+        # Times without an offset are the user's local time, as the web client shows them.
+        self.tz = V.zone(env.context.get("tz"))
         self.by_field = {c.field.name: c.header for c in self.columns if c.field is not None}
         mapped = set(self.by_field)
         self.required = [
@@ -557,7 +559,7 @@ class _Importer:
         "monetary": lambda self, f, c: V.parse_decimal(c),
         "boolean": lambda self, f, c: V.parse_boolean(c),
         "date": lambda self, f, c: V.parse_date(c),
-        "datetime": lambda self, f, c: f.convert_to_cache(V.parse_datetime(c), self.env),
+        "datetime": lambda self, f, c: f.convert_to_cache(V.parse_datetime(c, self.tz), self.env),
         "selection": _selection,
         "json": _json,
     }

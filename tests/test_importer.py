@@ -523,3 +523,26 @@ def test_impossible_or_ambiguous_dates_are_refused(text):
 )
 def test_yes_and_no_in_both_languages(text, value):
     assert import_values.parse_boolean(text) is value
+
+
+def test_times_are_read_and_written_in_the_users_time_zone(install):
+    registry = install("fx_web")
+    content = _csv("name,date_start\nCall,05.03.2024 12:00\nVisit,2024-03-05T12:00:00+00:00\n")
+    moscow = {"tz": "Europe/Moscow"}
+    with registry.transaction(context=moscow) as env:
+        result = importer.import_file(env, "fxw.deal", content, "d.csv")
+        assert result.errors == []
+        starts = env["fxw.deal"].browse(result.ids).mapped("date_start")
+    assert starts == [datetime.datetime(2024, 3, 5, 9, 0), datetime.datetime(2024, 3, 5, 12, 0)]
+    with registry.transaction(context=moscow) as env:
+        local, _m, _f = export_xlsx.export_records(env, "fxw.deal", ["name", "date_start"])
+    with registry.transaction() as env:
+        utc, _m, _f = export_xlsx.export_records(env, "fxw.deal", ["name", "date_start"])
+    assert local.decode("utf-8-sig").splitlines()[1:] == [
+        "Call,2024-03-05 12:00:00",
+        "Visit,2024-03-05 15:00:00",
+    ]
+    assert utc.decode("utf-8-sig").splitlines()[1:] == [
+        "Call,2024-03-05 09:00:00",
+        "Visit,2024-03-05 12:00:00",
+    ]
