@@ -349,6 +349,16 @@ class Activity(Model):
             following = self.create(vals)
         return {"id": following.id, "url": f"/web/mail.activity/{following.id}"}
 
+    @api.model
+    def log_done(self, vals, result):
+        """Record something already done (a call that just ended, a letter sent): the
+        activity is created done, with its result in the linked record's history. For
+        telephony and mail addons; one transaction."""
+        with self.env.atomic():
+            activity = self.with_context(mail_activity_quiet=True).create(dict(vals))
+            activity.action_done(result)
+        return activity.with_context(self.env.context)
+
     def _post_results(self):
         """One history entry per linked record, written in one batch."""
         notes = []

@@ -215,3 +215,25 @@ def test_saving_an_activity_with_colleagues_to_remind_gives_each_a_copy(calendar
         copies = env["mail.activity"].search([("summary", "=", "Планёрка")])
         assert len(copies) == 4
         assert copies.filtered(lambda a: a.note == "Повестка").mapped("user_id") == me | users[0]
+
+
+def test_a_call_that_already_happened_is_logged_done_with_its_result(calendar):
+    with calendar.transaction() as env:
+        partner = _partner(env)
+        logged = env["mail.activity"].log_done(
+            {
+                "partner_id": partner.id,
+                "activity_type_id": env.ref("calendar.mail_activity_data_call").id,
+                "summary": "Входящий звонок",
+            },
+            "Клиент спросил о сроках поставки",
+        )
+        assert (logged.done, logged.state, logged.res_id) == (True, "done", partner.id)
+        notes = [h["body"] for h in partner.message_history() if h["event"] == "note"]
+        assert notes == ["Call «Входящий звонок»: Клиент спросил о сроках поставки"]
+    with pytest.raises(ValidationError), calendar.transaction() as env:
+        env["mail.activity"].log_done(
+            {"activity_type_id": env.ref("calendar.mail_activity_data_call").id}, ""
+        )
+    env = calendar.env(su=True)
+    assert env["mail.activity"].search_count([]) == 1
