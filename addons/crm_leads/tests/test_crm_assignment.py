@@ -162,3 +162,22 @@ def test_round_robin_never_hands_out_a_turn_twice_across_processes(world, trio, 
     assert env["crm.team"].browse(world.team_id).rr_counter == 2 * per_process
     counts = Counter(env["crm.lead"].search([]).mapped(lambda lead: lead.user_id.login))
     assert counts == {"sales_a": 40, "sales_b": 40, "sales_c": 40}
+
+
+def test_imported_leads_find_their_source_and_are_then_distributed(world):
+    from core.importer import import_file
+
+    content = (
+        "name,contact_name,phone,source_id,team_id\n"
+        "Прайс,Анна,+7 900 1,Exhibition,Website\n"
+        "Счёт,Борис,+7 900 2,Exhibition,Website\n"
+        "Доставка,Вера,+7 900 3,Phone,Website\n"
+    ).encode()
+    with world.registry.transaction(uid=world.uids["manager"]) as env:
+        result = import_file(env, "crm.lead", content, "leads.csv")
+        assert (result.created, result.errors) == (3, [])
+        leads = env["crm.lead"].browse(result.ids)
+        assert [lead.source_id.name for lead in leads] == ["Exhibition", "Exhibition", "Phone"]
+        assert set(logins(leads)) == {"manager"}  # entered by the manager: his, as in Odoo
+        leads.action_assign()
+        assert logins(leads) == ["sales_a", "sales_b", "sales_a"]
