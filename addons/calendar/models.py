@@ -6,7 +6,7 @@ import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import api, fields
-from core.exceptions import UserError, ValidationError
+from core.exceptions import AccessError, UserError, ValidationError
 from core.models import Model, utcnow
 
 from .i18n_tools import translate
@@ -220,19 +220,8 @@ class Activity(Model):
                 wanted.setdefault(model, set()).add(res_id)
         found = {}
         for model, ids in wanted.items():
+            check_readable(self.env, model, ids)
             records = self.env[model].sudo().with_context(active_test=False).browse(list(ids))
-            existing = set(records.exists().ids)
-            missing = ids - existing
-            if missing:
-                raise ValidationError(
-                    translate(
-                        self.env,
-                        "%(model)s #%(id)s does not exist",
-                        model=model,
-                        id=min(missing),
-                    ),
-                    "res_id",
-                )
             names = records._display_names()
             partners = {}
             if model == "res.partner":
@@ -490,7 +479,7 @@ class CalendarEvent(Model):
 
 
 def check_link(env, model, res_id):
-    """A linked record named by model and id must exist (checked as the system)."""
+    """A linked record named by model and id must exist and be readable by the user."""
     if not model and not res_id:
         return
     if model not in env.registry.models:
@@ -499,9 +488,34 @@ def check_link(env, model, res_id):
         raise ValidationError(
             translate(env, "An activity on a record needs the record's id"), "res_id"
         )
-    if not env[model].sudo().with_context(active_test=False).browse(res_id).exists():
+    check_readable(env, model, {res_id})
+
+
+def check_readable(env, model, ids):
+    """Records ``ids`` of ``model`` exist and the user may read them. Activities and events
+    show the linked record's name, so linking to what one may not read would reveal it;
+    both cases get one answer, so existence is not revealed either."""
+    Model = env[model].with_context(active_test=False)
+    readable = set(Model.sudo().browse(list(ids)).exists().ids)
+    if readable and not env.su:
+        try:
+            Model.check_access("read")
+        except AccessError:
+            readable = set()
+        else:
+            rules = Model._rule_domain("read")
+            if rules:
+                readable = set(Model.sudo()._search([("id", "in", sorted(readable)), *rules]))
+    missing = set(ids) - readable
+    if missing:
         raise ValidationError(
-            translate(env, "%(model)s #%(id)s does not exist", model=model, id=res_id), "res_id"
+            translate(
+                env,
+                "%(model)s #%(id)s does not exist or is not yours to see",
+                model=model,
+                id=min(missing),
+            ),
+            "res_id",
         )
 
 

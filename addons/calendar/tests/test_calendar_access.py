@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from core.exceptions import AccessError
+from core.exceptions import AccessError, ValidationError
 
 
 @pytest.fixture
@@ -87,3 +87,30 @@ def test_an_event_ending_before_it_starts_is_refused(calendar):
             {"name": "Backwards", "start": start, "stop": start - datetime.timedelta(hours=1)}
         )
     assert caught.value.field == "stop"
+
+
+def test_linking_an_activity_or_event_to_a_record_one_cannot_read_is_refused(calendar, people):
+    anna, boris = people["anna"], people["boris"]
+    with calendar.transaction(anna.id) as env:
+        annas = env["res.partner"].create({"name": "Клиент Анны"})
+    call = calendar.env(su=True).ref("calendar.mail_activity_data_call").id
+    start = datetime.datetime(2026, 3, 2, 10, 0)
+    attempts = [
+        ("mail.activity", {"res_model": "res.partner", "res_id": annas.id}),
+        ("mail.activity", {"partner_id": annas.id}),
+        ("mail.activity", {"res_model": "ir.rule", "res_id": 1}),
+        ("calendar.event", {"res_model": "res.partner", "res_id": annas.id}),
+    ]
+    for model, link in attempts:
+        vals = (
+            {"activity_type_id": call, **link}
+            if model == "mail.activity"
+            else {"name": "Подглядеть", "start": start, "stop": start, **link}
+        )
+        refused = pytest.raises(ValidationError, match="not yours to see")
+        with refused as caught, calendar.transaction(boris.id) as env:
+            env[model].create(vals)
+        assert "Клиент Анны" not in str(caught.value)
+    env = calendar.env(su=True)
+    assert env["mail.activity"].search_count([]) == 0
+    assert env["calendar.event"].search_count([]) == 0
