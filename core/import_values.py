@@ -126,6 +126,9 @@ def _read_csv(content: bytes) -> TableFile:
     if b"\x00" in content[:4096]:
         raise ImportFileError("The file is neither CSV text nor an XLSX workbook.")
     text = decode_text(content)
+    if "\x00" in text:  # no database stores it in text, and no spreadsheet writes it
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ImportFileError("Line %(line)s holds a NUL character.", line=line)
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:

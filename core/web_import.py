@@ -203,7 +203,7 @@ def export(env, model_name):
             domain = json.loads(domain_text) if domain_text.strip() else []
         except ValueError:
             raise PageError(400, gettext("The domain is not valid JSON.")) from None
-        if not isinstance(domain, list):
+        if not isinstance(domain, list) or not _storable(domain):
             raise PageError(400, gettext("The domain must be a list of conditions."))
     if fmt not in export_xlsx.FORMATS:
         raise PageError(400, gettext("Choose the CSV or XLSX format."))
@@ -220,12 +220,27 @@ def export(env, model_name):
     return response
 
 
+def _storable(value) -> bool:
+    """Whether a JSON value holds only what the databases accept as query parameters."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return False
+
+
 def _ids(text):
     """The selected ids (``"1,2,3"``), or None when none are given (export by domain)."""
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
     if not parts:
         return None
-    if len(parts) > MAX_EXPORT_IDS or not all(p.isascii() and p.isdigit() for p in parts):
+    if len(parts) > MAX_EXPORT_IDS or not all(
+        p.isascii() and p.isdigit() and len(p) < 19 for p in parts
+    ):
         raise PageError(400, gettext("The selected ids must be whole numbers."))
     return [int(p) for p in parts]
 

@@ -464,6 +464,7 @@ def test_the_chosen_mapping_is_remembered_per_user_and_model(world):
         (b"PK\x03\x04garbage", "x.xlsx", "XLSX"),
         (b"\x00\x01\x02binary", "x.bin", "neither CSV"),
         (b"\n\n", "x.csv", "column names"),
+        (b"name\n" + b"x\n" * 3000 + b"a\x00b\n", "x.csv", "Line 3002 holds a NUL"),
     ],
 )
 def test_unreadable_files_are_refused_with_a_clear_message(world, content, filename, message):

@@ -251,3 +251,39 @@ def test_export_by_domain_to_xlsx_and_choice_of_fields(web):
         assert client.post("/web/fxw.deal/export", data=data).status_code == 400
     data = {"csrf_token": client.token, "fields": "name", "format": "pdf"}
     assert client.post("/web/fxw.deal/export", data=data).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"file_id": "9" * 30, "map_0": "name"},
+        {"file_id": "-1", "map_0": "name"},
+        {"file_id": "1", "map_0": "name/../../etc"},
+        {"file_id": "1", "map_0": "x" * 5000},
+    ],
+)
+def test_hostile_import_requests_are_refused_cleanly(web, data):
+    app, _registry, _users = web
+    client = signed_in(app, "anna")
+    response = client.post("/web/fxw.deal/import", data={"csrf_token": client.token, **data})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"ids": "9" * 30},
+        {"domain": '[["id", "=", 100000000000000000000000000000]]'},
+        {"domain": '[["name", "=", "\\u0000"]]'},
+        {"domain": '{"a": 1}'},
+        {"domain": '[["name", "=", "x"], "|"]'},
+        {"fields": "name.x.y.z.w"},
+        {"fields": "line_ids/name"},
+    ],
+)
+def test_hostile_export_requests_are_refused_cleanly(web, data):
+    app, _registry, _users = web
+    client = signed_in(app, "anna")
+    body = {"csrf_token": client.token, "fields": "name", "format": "csv", **data}
+    response = client.post("/web/fxw.deal/export", data=body)
+    assert response.status_code == 400, response.text[:300]
