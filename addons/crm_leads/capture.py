@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, g, redirect, request
 
+from core.exceptions import UserError
 from core.web_auth import csrf_exempt
 
 from .models.config import WEBFORM_TARGETS
@@ -163,6 +164,8 @@ def webform_post(key):
             lead_id = lead.id
     except Refused as exc:
         return _refusal(exc, wants_json)
+    except UserError as exc:  # a value the lead refuses: the poster's fault, not the server's
+        return _refusal(Refused(400, str(exc), [getattr(exc, "field", None) or "form"]), wants_json)
     _logger.info("web form %s created lead %s", config["id"], lead_id)
     thanks = _safe_url(config["thanks_url"])
     if thanks and not wants_json:

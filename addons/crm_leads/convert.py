@@ -54,6 +54,7 @@ def convert_leads(leads, choices=None, user_id=None):
         return leads.browse()
     choices = choices or {}
     leads.check_access("write")
+    leads._check_record_rules("write")
     rows = leads.with_context(active_test=False).read(
         [*CARRIED, *CARRIED_M2O, "type", "status", "user_id", "tag_ids", "active"]
     )
@@ -74,6 +75,12 @@ def convert_leads(leads, choices=None, user_id=None):
                     name=row["name"],
                 )
             )
+    with env.atomic():  # all the leads, or none of them
+        return _convert(env, leads, rows, choices, user_id)
+
+
+def _convert(env, leads, rows, choices, user_id):
+    """Partners found or made, the deals created, the leads marked and linked."""
     Partner = env["res.partner"]
     _check_choices(env, choices)
     contacts, companies = _find_partners(Partner, rows, choices)
@@ -84,12 +91,9 @@ def convert_leads(leads, choices=None, user_id=None):
     for row in rows:
         vals = {name: row[name] for name in CARRIED}
         vals.update({name: row[name][0] if row[name] else None for name in CARRIED_M2O})
-        salesman = user_id or (row["user_id"][0] if row["user_id"] else None)
-        if salesman is None and not env.is_superuser():
-            salesman = env.uid
         vals.update(
             type="opportunity",
-            user_id=salesman,
+            user_id=_salesman(row, user_id, env),
             partner_id=contacts.get(row["id"]) or companies.get(row["id"]),
             origin_lead_id=row["id"],
             tag_ids=[(6, 0, row["tag_ids"])],

@@ -157,15 +157,17 @@ class Lead(Model):
             _stage_responsible(vals, row, now)
             if row["is_won"]:
                 vals.setdefault("date_won", now)
-        assign.prepare_create(env, vals_list)
-        records = super().create(vals_list)
-        assign.after_create(env, records, vals_list)
-        staged = [
-            (id_, vals["stage_id"], vals.get("user_id") or None)
-            for id_, vals in zip(records.ids, vals_list, strict=True)
-            if vals.get("stage_id")
-        ]
-        env["crm.stage.history"].sudo().open_rows(records, staged)
+        # All or nothing: a refused create must not keep the round robin turns it took.
+        with env.atomic():
+            assign.prepare_create(env, vals_list)
+            records = super().create(vals_list)
+            assign.after_create(env, records, vals_list)
+            staged = [
+                (id_, vals["stage_id"], vals.get("user_id") or None)
+                for id_, vals in zip(records.ids, vals_list, strict=True)
+                if vals.get("stage_id")
+            ]
+            env["crm.stage.history"].sudo().open_rows(records, staged)
         return records
 
     def write(self, vals):
@@ -191,10 +193,15 @@ class Lead(Model):
                 vals.setdefault("date_won", now)
             else:
                 vals.setdefault("date_won", None)
-        if moving is not None and moving:
+        if not moving:
+            return super().write(vals)
+        # The history is written as the system: check the user's right to the deals first,
+        # and keep it all in one savepoint, so a refused write leaves no trace.
+        self.check_access("write")
+        self._check_record_rules("write")
+        with self.env.atomic():
             self.env["crm.stage.history"].sudo().close_rows(moving)
-        result = super().write(vals)
-        if moving is not None and moving:
+            result = super().write(vals)
             self.env["crm.stage.history"].sudo().open_rows(moving)
         return result
 
@@ -248,44 +255,49 @@ class Lead(Model):
                 )
             )
         now = utcnow()
-        self.env["crm.stage.history"].sudo().close_rows(self)
+        self.check_access("write")
+        self._check_record_rules("write")
         groups = {}
         for lead in self:
             groups.setdefault((lead.stage_id.id, reasons[lead.id]), []).append(lead.id)
-        for (stage, reason), ids in groups.items():
-            self.browse(ids).write(
-                {
-                    "active": False,
-                    "lost_reason_id": reason,
-                    "lost_stage_id": stage or None,
-                    "probability": 0.0,
-                    "date_lost": now,
-                }
-            )
-        dead = self.filtered(lambda lead: lead.type == "lead")
-        if dead:
-            dead.write({"status": "dead"})
+        with self.env.atomic():
+            self.env["crm.stage.history"].sudo().close_rows(self)
+            for (stage, reason), ids in groups.items():
+                self.browse(ids).write(
+                    {
+                        "active": False,
+                        "lost_reason_id": reason,
+                        "lost_stage_id": stage or None,
+                        "probability": 0.0,
+                        "date_lost": now,
+                    }
+                )
+            dead = self.filtered(lambda lead: lead.type == "lead")
+            if dead:
+                dead.write({"status": "dead"})
         return True
 
     def action_restore(self):
         """Bring lost deals back into the pipeline at the stage where they were lost."""
         records = self.with_context(active_test=False)
         lost = records.filtered(lambda lead: not lead.active or lead.lost_reason_id)
-        for stage, leads in _group_by_stage(lost).items():
-            probability = leads[0].stage_id.probability if stage else 0.0
-            leads.write(
-                {
-                    "active": True,
-                    "lost_reason_id": None,
-                    "lost_stage_id": None,
-                    "date_lost": None,
-                    "probability": probability or 0.0,
-                }
-            )
-        reopened = lost.filtered(lambda lead: lead.type == "lead" and lead.status == "dead")
-        if reopened:
-            reopened.write({"status": "in_progress"})
-        self.env["crm.stage.history"].sudo().open_rows(lost.filtered(lambda lead: lead.stage_id))
+        with self.env.atomic():
+            for stage, leads in _group_by_stage(lost).items():
+                probability = leads[0].stage_id.probability if stage else 0.0
+                leads.write(
+                    {
+                        "active": True,
+                        "lost_reason_id": None,
+                        "lost_stage_id": None,
+                        "date_lost": None,
+                        "probability": probability or 0.0,
+                    }
+                )
+            reopened = lost.filtered(lambda lead: lead.type == "lead" and lead.status == "dead")
+            if reopened:
+                reopened.write({"status": "in_progress"})
+            staged = lost.filtered(lambda lead: lead.stage_id)
+            self.env["crm.stage.history"].sudo().open_rows(staged)
         return True
 
     def action_assign(self, user_id=None):

@@ -114,3 +114,21 @@ def test_salesman_entering_a_lead_becomes_its_salesman(world):
     with world.registry.transaction(uid=world.uids["sales_a"]) as env:
         lead = env["crm.lead"].create({"name": "Walk-in customer", "team_id": world.team_id})
         assert lead.user_id.id == world.uids["sales_a"]
+
+
+def test_a_refused_stage_move_leaves_the_colleagues_history_untouched(world, books):
+    history = world.registry.env(su=True)["crm.stage.history"]
+    before = history.search([("lead_id", "=", books["a_deal"])]).read(["stage_id", "date_out"])
+    env_b = world.env("sales_b")  # outside a transaction: each ORM call commits on its own
+    with pytest.raises(AccessError):
+        env_b["crm.lead"].browse(books["a_deal"]).write(
+            {"stage_id": env_b.ref("crm_leads.stage_lead3").id}
+        )
+    with pytest.raises(AccessError):
+        env_b["crm.lead"].browse(books["a_deal"]).action_set_lost(
+            env_b.ref("crm_leads.lost_reason_price").id
+        )
+    fresh = world.registry.env(su=True)["crm.stage.history"]
+    assert (
+        fresh.search([("lead_id", "=", books["a_deal"])]).read(["stage_id", "date_out"]) == before
+    )
