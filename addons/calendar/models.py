@@ -68,6 +68,11 @@ class ActivityType(Model):
     sequence = fields.Integer("Sequence", default=10)
     active = fields.Boolean("Active", default=True)
 
+    def _compute_display_name(self):
+        # The shipped types' names are English data; the catalog has them in Russian.
+        for kind in self:
+            kind.display_name = translate(self.env, kind.name or "")
+
 
 class Activity(Model):
     """Something to do about a record by a date: call, meet, write, a task.

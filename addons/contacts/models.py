@@ -51,6 +51,12 @@ class PartnerCategory(Model):
             parent = tag.parent_id
             tag.complete_name = f"{parent.complete_name} / {tag.name}" if parent else tag.name
 
+    def _compute_display_name(self):
+        # The shipped tags' names are English data; the catalog has them in Russian.
+        for tag in self:
+            parts = (tag.complete_name or tag.name or "").split(" / ")
+            tag.display_name = " / ".join(translate(self.env, part) for part in parts)
+
     @api.constrains("parent_id")
     def _check_no_cycle(self):
         for tag in self:

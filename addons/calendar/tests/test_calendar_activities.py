@@ -190,6 +190,8 @@ def test_demo_activities_and_meetings_load_and_follow_the_rules(shipped):
     with registry.transaction(demo.id) as user_env:
         mine = user_env["mail.activity"].search([])
         assert mine and set(mine.mapped("user_id.id")) == {demo.id}
+        # His activities are about his own clients: none shows as "Restricted".
+        assert all(row["partner_id"][1] != "Restricted" for row in mine.read(["partner_id"]))
         assert user_env["calendar.event"].search_count([]) == 8  # he organises them all
 
 
@@ -237,3 +239,9 @@ def test_a_call_that_already_happened_is_logged_done_with_its_result(calendar):
         )
     env = calendar.env(su=True)
     assert env["mail.activity"].search_count([]) == 1
+
+
+def test_shipped_activity_types_read_in_the_users_language(calendar):
+    env = calendar.env(su=True).with_context(lang="ru")
+    types = env["mail.activity.type"].search([])
+    assert types.mapped("display_name") == ["Звонок", "Встреча", "Задача", "Письмо"]

@@ -267,3 +267,16 @@ def test_a_batch_that_holds_the_same_partner_twice_is_refused(contacts):
                 {"name": "Бета, Новосибирск", "vat": INN_SBER, "kpp": "540601001"},
             ]
         )
+
+
+def test_shipped_tags_read_in_the_users_language(contacts):
+    gold = contacts.env(su=True).ref("contacts.tag_partners_gold")
+    assert gold.display_name == "Partners / Gold"
+    russian = contacts.env(su=True, context={"lang": "ru"})
+    assert russian.ref("contacts.tag_partners_gold").display_name == "Партнёры / Золотые"
+    with contacts.transaction() as tx:
+        tag = tx["res.partner.category"].create({"name": "Опт", "parent_id": gold.id})
+    russian = contacts.env(su=True, context={"lang": "ru"})
+    assert russian["res.partner.category"].browse(tag.id).display_name == (
+        "Партнёры / Золотые / Опт"
+    )
