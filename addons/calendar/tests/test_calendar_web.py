@@ -88,3 +88,22 @@ def test_the_client_card_counts_activities_and_meetings_and_lists_activities(dem
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", card))
     assert "2 Дела" in text and "1 Встречи" in text  # the demo user reads Russian
     assert "Первый звонок" in card and "Второй звонок" in card
+
+
+def test_saving_a_duplicate_card_in_the_web_client_names_the_existing_one(demo_site):
+    registry, client, demo = demo_site
+    env = registry.env(su=True)
+    existing = env["res.partner"].search(
+        [("user_id", "=", demo.id), ("is_company", "=", True)], limit=1
+    )
+    with client.session_transaction() as session:
+        token = session["csrf_token"]
+    answer = client.post(
+        "/web/res.partner/save",
+        json={"values": {"name": "Тот же ИНН", "vat": existing.vat}},
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code in (400, 422), answer.get_data(as_text=True)
+    error = answer.get_json()["error"]
+    assert f"№{existing.id} {existing.name}" in error["message"]  # the demo user reads Russian
+    assert env["res.partner"].search_count([("name", "=", "Тот же ИНН")]) == 0
