@@ -98,12 +98,15 @@ def send_digests(env, now=None):
     for row in rows:
         by_user.setdefault(row["user_id"][0], []).append(row)
     birthdays = _birthdays(env, due)
+    meetings = _meetings(env, due)
     mails = []
     for user, day in due.items():
         mine = [a for a in by_user.get(user.id, ()) if a["date_deadline"] <= day]
         people = [p for p in birthdays.get(user.id, ()) if p["birthday"][5:] == f"{day:%m-%d}"]
-        if mine or people:
-            mails.append(_mail(env.with_context(lang=user.lang), user, day, mine, people))
+        events = meetings.get(user.id, [])
+        if mine or people or events:
+            user_env = env.with_context(lang=user.lang)
+            mails.append(_mail(user_env, user, day, mine, people, events))
     if mails:
         env["mail.mail"].create(mails).send()
     by_day = {}
@@ -134,7 +137,48 @@ def _birthdays(env, due) -> dict:
     return result
 
 
-def _mail(env, user, day, activities, people=()) -> dict:
+def _local_day(user, day):
+    """The user's local ``day`` as naive UTC ``(start, end)``."""
+    zone = _zone(user.tz)
+    start = datetime.datetime.combine(day, datetime.time(0), zone)
+    end = start + datetime.timedelta(days=1)
+    return tuple(t.astimezone(datetime.UTC).replace(tzinfo=None) for t in (start, end))
+
+
+def _meetings(env, due) -> dict:
+    """``{user id: [(local start, local end, event row)]}``: planned events of the users'
+    local today that they organise or attend (one query for every user)."""
+    windows = {user: _local_day(user, day) for user, day in due.items()}
+    ids = [u.id for u in due]
+    events = env["calendar.event"].search(
+        [
+            ("state", "=", "planned"),
+            ("start", "<", max(w[1] for w in windows.values())),
+            ("stop", ">=", min(w[0] for w in windows.values())),
+            "|",
+            ("user_id", "in", ids),
+            ("attendee_user_ids", "in", ids),
+        ],
+        order="start, id",
+    )
+    rows = events.read(
+        ["name", "start", "stop", "location", "allday", "user_id", "attendee_user_ids"]
+    )
+    result = {}
+    for user, (start, end) in windows.items():
+        zone = _zone(user.tz)
+        for row in rows:
+            attends = row["user_id"][0] == user.id or user.id in row["attendee_user_ids"]
+            if attends and row["start"] < end and row["stop"] >= start:
+                local = [
+                    t.replace(tzinfo=datetime.UTC).astimezone(zone)
+                    for t in (row["start"], row["stop"])
+                ]
+                result.setdefault(user.id, []).append((*local, row))
+    return result
+
+
+def _mail(env, user, day, activities, people=(), meetings=()) -> dict:
     overdue = [a for a in activities if a["date_deadline"] < day]
     today = [a for a in activities if a["date_deadline"] == day]
     subject = translate(
@@ -153,6 +197,19 @@ def _mail(env, user, day, activities, people=()) -> dict:
         html.append(f"<h3>{escape(heading)}</h3><ul>")
         for activity in group:
             line = _line(env, user, activity)
+            text.append(f"- {line}")
+            html.append(f"<li>{escape(line)}</li>")
+        text.append("")
+        html.append("</ul>")
+    if meetings:
+        heading = translate(env, "Meetings today")
+        text.append(f"{heading}:")
+        html.append(f"<h3>{escape(heading)}</h3><ul>")
+        for start, stop, event in meetings:
+            when = translate(env, "all day") if event["allday"] else f"{start:%H:%M}–{stop:%H:%M}"
+            line = f"{when} {event['name']}"
+            if event["location"]:
+                line += f" ({event['location']})"
             text.append(f"- {line}")
             html.append(f"<li>{escape(line)}</li>")
         text.append("")

@@ -109,6 +109,27 @@ def _setup(registry):
         plan(anna, "Отправить КП", TODAY + day)  # not yet
         plan(anna, "Старый звонок", TODAY - day).action_done("Готово")  # done: not listed
         plan(boris, "Call about the delivery", TODAY)
+        # Meetings on Anna's Moscow day (02.03 00:00-24:00 is 01.03 21:00 - 02.03 21:00 UTC).
+        Event = env["calendar.event"]
+        at = datetime.datetime(2026, 3, 2, 7, 0)  # 10:00 in Moscow
+        Event.create(
+            {
+                "name": "Переговоры",
+                "start": at,
+                "stop": at + datetime.timedelta(hours=1),
+                "location": "Офис клиента",
+                "user_id": boris.id,
+                "attendee_user_ids": [(6, 0, [anna.id])],
+            }
+        )
+        Event.create(
+            {
+                "name": "Завтрашняя встреча",
+                "user_id": anna.id,
+                "start": datetime.datetime(2026, 3, 2, 21, 30),
+                "stop": datetime.datetime(2026, 3, 2, 22, 0),
+            }
+        )
     # Boris sets Anna a task: a reminder set for a colleague.
     with registry.transaction(boris.id) as env:
         env["mail.activity"].with_context(mail_activity_quiet=True).create(
@@ -140,6 +161,8 @@ def test_digest_reaches_each_user_with_todays_and_overdue_activities(mailing, in
     assert "Отправить КП" not in body and "Старый звонок" not in body
     assert "Дни рождения сегодня:\n- ООО «Ромашка», Ольга: исполняется 56" in body
     assert "Пётр" not in body
+    assert "Встречи сегодня:\n- 10:00–11:00 Переговоры (Офис клиента)" in body
+    assert "Завтрашняя встреча" not in body
     [to_boris] = got["boris@example.com"]
     assert to_boris["Subject"] == "Activities for 02.03.2026: 1 today, 0 overdue"
     assert "Call about the delivery" in to_boris.get_body(preferencelist=("plain",)).get_content()
