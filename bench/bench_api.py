@@ -1,7 +1,12 @@
 """API throughput: ``GET /api/v1/<model>?limit=80`` on the production server (gunicorn, two
 workers) against a bare Flask route returning a constant, under the same load generator.
 
-    python bench/bench_api.py [--model bench.lead] [--rows N] [--seconds S] [--clients C]
+    python bench/bench_api.py [--db sqlite|postgresql|all] [--model bench.lead] [--rows N]
+                              [--seconds S] [--clients C] [--client auto|wrk|python]
+
+One line per database and per setting of the page cache (``api.response_cache``: on, the
+default, answers a repeated page from memory while no data changed; off, every request
+searches, reads and serialises its records).
 
 The load generator is ``wrk`` (Debian's package) when it is installed, else a bounded
 Python client (keep-alive connections in threads, a fixed duration), which takes CPU from
@@ -26,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, bench_database, emit, lead_vals, partner_vals
+from common import ROOT, bench_database, database_kinds, emit, lead_vals, partner_vals
 
 
 def free_port() -> int:
@@ -181,6 +186,7 @@ def main(argv=None):
     parser.add_argument(
         "--client", choices=("auto", "wrk", "python"), default="auto", help="load generator"
     )
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "all"), default="sqlite")
     args = parser.parse_args(argv)
     wrk = shutil.which("wrk") if args.client != "python" else None
     if args.client == "wrk" and wrk is None:
@@ -191,39 +197,40 @@ def main(argv=None):
             return load_wrk(wrk, port, path, headers, seconds, args.clients)
         return load(port, path, headers, seconds, args.clients)
 
-    with bench_database("sqlite") as (config, registry):
+    for kind in database_kinds(args.db, "api_throughput"):
+        run(kind, args, measure, "wrk" if wrk else "python")
+
+
+def write_config(config, tmpdir, response_cache) -> Path:
+    config_file = tmpdir / f"kontora-{response_cache}.toml"
+    config_file.write_text(
+        "\n".join(
+            [
+                "[database]",
+                f"url = {json.dumps(config.database_url)}",
+                "[addons]",
+                f"paths = {json.dumps([str(p) for p in config.addons_paths])}",
+                "[jobs]",
+                'backend = "immediate"',
+                f"sqlite_path = {json.dumps(str(tmpdir / 'jobs.sqlite3'))}",
+                "[api]",
+                "rate_limit = 0",
+                f"response_cache = {response_cache}",
+            ]
+        )
+        + "\n"
+    )
+    return config_file
+
+
+def run(kind, args, measure, generator):
+    with bench_database(kind) as (config, registry):
         with registry.transaction() as env:
             partners = env["bench.partner"].create(partner_vals(200))
             env["bench.lead"].create(lead_vals(args.rows, partners.ids))
             key = env.ref("base.user_admin").api_key_create("bench")
+        registry.db.close()
         tmpdir = Path(config["jobs.sqlite_path"]).parent
-        config_file = tmpdir / "kontora.toml"
-        config_file.write_text(
-            "\n".join(
-                [
-                    "[database]",
-                    f"url = {json.dumps(config.database_url)}",
-                    "[addons]",
-                    f"paths = {json.dumps([str(p) for p in config.addons_paths])}",
-                    "[jobs]",
-                    'backend = "immediate"',
-                    f"sqlite_path = {json.dumps(str(tmpdir / 'jobs.sqlite3'))}",
-                    "[api]",
-                    "rate_limit = 0",
-                ]
-            )
-            + "\n"
-        )
-        headers = {"Authorization": f"Bearer {key}"}
-        path = f"/api/v1/{args.model}?limit=80"
-        port = free_port()
-        server = serve_kontora(config_file, port)
-        try:
-            wait_ready(port, path, headers)
-            measure(port, path, headers, 1.0)  # warm-up
-            api = measure(port, path, headers, args.seconds)
-        finally:
-            stop(server)
         port = free_port()
         bare = serve_bare(tmpdir, port)
         try:
@@ -232,24 +239,39 @@ def main(argv=None):
             constant = measure(port, "/constant", {}, args.seconds)
         finally:
             stop(bare)
-    ratio = api["rps"] / constant["rps"] if constant["rps"] else 0.0
-    emit(
-        "api_throughput",
-        db="sqlite",
-        path=path,
-        workers=2,
-        load_generator="wrk" if wrk else "python",
-        clients=args.clients,
-        seconds=args.seconds,
-        api_rps=api["rps"],
-        api_errors=api["errors"],
-        api_p50_ms=api.get("p50_ms"),
-        bare_flask_rps=constant["rps"],
-        bare_p50_ms=constant.get("p50_ms"),
-        ratio=ratio,
-        target_ratio=0.4,
-        meets_target=ratio >= 0.4,
-    )
+        headers = {"Authorization": f"Bearer {key}"}
+        path = f"/api/v1/{args.model}?limit=80"
+        # The production default keeps list pages while no data changes; without it every
+        # request searches, reads and serialises its 80 records.
+        for page_cache in (256, 0):
+            port = free_port()
+            server = serve_kontora(write_config(config, tmpdir, page_cache), port)
+            try:
+                wait_ready(port, path, headers)
+                measure(port, path, headers, 1.0)  # warm-up
+                api = measure(port, path, headers, args.seconds)
+            finally:
+                stop(server)
+            ratio = api["rps"] / constant["rps"] if constant["rps"] else 0.0
+            emit(
+                "api_throughput",
+                db=kind,
+                path=path,
+                rows=args.rows,
+                page_cache=bool(page_cache),
+                workers=2,
+                load_generator=generator,
+                clients=args.clients,
+                seconds=args.seconds,
+                api_rps=api["rps"],
+                api_errors=api["errors"],
+                api_p50_ms=api.get("p50_ms"),
+                bare_flask_rps=constant["rps"],
+                bare_p50_ms=constant.get("p50_ms"),
+                ratio=ratio,
+                target_ratio=0.4,
+                meets_target=ratio >= 0.4,
+            )
 
 
 if __name__ == "__main__":

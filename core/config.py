@@ -53,6 +53,7 @@ SCHEMA: dict[str, Key] = {
     "api.count_limit": Key("int", "a whole number >= 0 (0: exact counts)", minimum=0),
     "api.rate_limit": Key("int", "a whole number of requests >= 0 (0: no limit)", minimum=0),
     "api.rate_window_seconds": Key("int", "seconds from 1 to 86400", minimum=1, maximum=86400),
+    "api.response_cache": Key("int", "a number of list pages >= 0 (0: off)", minimum=0),
 }
 OPTIONAL_EMPTY = {"mail.smtp_user", "mail.smtp_password"}
 

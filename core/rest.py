@@ -40,7 +40,7 @@ from .exceptions import (
 )
 from .export import ExportError, export_rows
 from .rest_auth import SAFE_METHODS, ApiError, authenticate
-from .rest_search import read_page, search_page
+from .rest_search import PageCache, read_page, search_page
 
 _logger = logging.getLogger(__name__)
 
@@ -94,7 +94,8 @@ def jsonable(value):
 
 
 def _json_response(payload, status=200, headers=None) -> Response:
-    response = Response(_dumps(payload), status=status, mimetype="application/json")
+    body = payload if isinstance(payload, bytes) else _dumps(payload)
+    response = Response(body, status=status, mimetype="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
@@ -343,6 +344,12 @@ def search_records(env, model):
     params = _params(S.SearchParams)
     domain = _domain(params.get("domain"))
     names = _field_names(Model, params.get("fields"))
+    pages, key, state = _page_cache(env), None, None
+    if pages is not None and pages.cacheable(Model, names):
+        key = pages.key(env, request.query_string, (Model._name,))
+        body, state = pages.get(env.db, key)
+        if body is not None:
+            return _json_response(body)
     records, total, exact = search_page(
         Model,
         domain,
@@ -354,7 +361,23 @@ def search_records(env, model):
     payload = {"count": total, "records": read_page(records, names)}
     if not exact:
         payload["count_limited"] = True
-    return _json_response(payload)
+    body = _dumps(payload)
+    if key is not None:
+        pages.put(state, key, body)
+    return _json_response(body)
+
+
+def _page_cache(env):
+    size = _config(env, "api.response_cache", 0)
+    if not size:
+        return None
+    found = _PAGE_CACHES.get(size)
+    if found is None:
+        found = _PAGE_CACHES[size] = PageCache(size)
+    return found
+
+
+_PAGE_CACHES: dict = {}
 
 
 def _config(env, key, default):

@@ -46,15 +46,14 @@ def authenticate(registry):
             raise ApiError(401, "unauthorized", "Send an API key: Authorization: Bearer <key>")
         with registry.transaction(write=False) as env:
             found = env["res.users"].sudo().api_key_lookup(token)
-            uid = found[1] if found else None
-            lang = _user_lang(env, uid)
+        uid = found[1] if found else None
         if not uid or uid == SUPERUSER_ID:
             raise ApiError(
                 401,
                 "unauthorized",
                 "The API key is unknown, revoked or expired, or its user archived",
             )
-        key_id, _uid, last_used = found
+        key_id, _uid, last_used, lang = found
         check_rate(registry, ("key", key_id))
         _touch_key(registry, key_id, last_used)
         return uid, lang

@@ -47,7 +47,7 @@ def search_page(model, domain, order=None, limit=80, offset=0, count_limit=0):
         query = model._query(domain)
         plan = _compile(model, query, order, limit, offset, count_limit)
         if key is not None:
-            _put(key, plan)
+            _store(_cache, key, plan, CACHE_SIZE)
     search_sql, search_params, count_sql, count_params, rules_applied = plan
     db = model.env.db
     ids = tuple(row[0] for row in db.execute_sql(search_sql, search_params).fetchall())
@@ -111,6 +111,75 @@ def _compile(model, query, order, limit, offset, count_limit):
     )
 
 
+# -- list pages, answered again while the data cannot have changed ---------------------------------------
+class PageCache:
+    """Serialised list pages of one process, each valid for one state of the database.
+
+    A page is a function of the data, the user's rights and the request: the key holds the
+    registry build, the user, his language, the access version and the query string, and an
+    entry is reused only while ``_data_state`` says no data has changed since it was made.
+    Pages that show computed fields which are not stored (they may depend on the time or on
+    anything else) are never kept; display names count as data.
+    """
+
+    def __init__(self, size):
+        self.size = size
+
+    def cacheable(self, model, names) -> bool:
+        fields = model._fields
+        if names is None:
+            names = [n for n, f in fields.items() if f.type != "binary"]
+        return all(
+            not (fields[n].compute and not fields[n].store) or n == "display_name" for n in names
+        )
+
+    def key(self, env, query_string, extra=()):
+        access = getattr(env.state, "access", None) or {}
+        registry = env.registry
+        return (
+            "page",
+            id(registry),
+            registry.version,
+            env.uid,
+            env.su,
+            env.lang,
+            access.get("__version__"),
+            query_string,
+            *extra,
+        )
+
+    def get(self, db, key):
+        """``(body or None, state)``; call after the transaction's first query (the access
+        version), so that SQLite's read snapshot is the one the page will be made from."""
+        state = _data_state(db)
+        if state is None:
+            return None, None
+        scopes, token = state
+        with _lock:
+            found = scopes["pages"].get(key)
+        if found is not None and found[0] == token:
+            return found[1], state
+        return None, state
+
+    def put(self, state, key, body):
+        if state is None:
+            return
+        scopes, token = state
+        _store(scopes["pages"], key, (token, body), self.size)
+
+
+def _store(scope, key, value, size):
+    with _lock:
+        scope[key] = value
+        scope.move_to_end(key)
+        while len(scope) > size:
+            scope.popitem(last=False)
+
+
+def _scopes():
+    return {"counts": OrderedDict(), "pages": OrderedDict()}
+
+
 # -- counts, reused while the data cannot have changed ----------------------------------------------------
 def _count(db, sql, params) -> int:
     """The result of a COUNT query, taken from the last identical query when no data can
@@ -119,28 +188,24 @@ def _count(db, sql, params) -> int:
     state = _data_state(db)
     if state is None:
         return db.execute_sql(sql, params).fetchone()[0] or 0
-    scope, token = state
+    scopes, token = state
     key = (sql, params)
     with _lock:
-        found = scope.get(key)
+        found = scopes["counts"].get(key)
     if found is not None and found[0] == token:
         return found[1]
     total = db.execute_sql(sql, params).fetchone()[0] or 0
-    with _lock:
-        scope[key] = (token, total)
-        scope.move_to_end(key)
-        while len(scope) > CACHE_SIZE:
-            scope.popitem(last=False)
+    _store(scopes["counts"], key, (token, total), CACHE_SIZE)
     return total
 
 
-_pg_counts: OrderedDict = OrderedDict()
-_sqlite_counts: OrderedDict = OrderedDict()  # id(connection) -> (connection, counts)
+_pg_scopes = _scopes()  # one snapshot means the same data on every connection
+_sqlite_scopes: OrderedDict = OrderedDict()  # id(connection) -> (connection, scopes)
 _MAX_CONNECTIONS = 64
 
 
 def _data_state(db):
-    """``(cache scope, token)``: equal tokens in one scope mean the same data, or None.
+    """``(cache scopes, token)``: equal tokens in one scope mean the same data, or None.
 
     PostgreSQL: the transaction's snapshot (``xmin:xmax:xip``): two identical snapshots see
     exactly the same committed rows. It is read before the count, so a commit in between
@@ -156,18 +221,18 @@ def _data_state(db):
         snapshot, own = db.execute_sql(
             "SELECT txid_current_snapshot()::text, txid_current_if_assigned()"
         ).fetchone()
-        return None if own is not None else (_pg_counts, snapshot)
+        return None if own is not None else (_pg_scopes, snapshot)
     conn = db.connection()
     version = conn.execute("PRAGMA data_version").fetchone()[0]
     with _lock:
         # Holding the connection keeps its id from being reused by another one.
-        entry = _sqlite_counts.get(id(conn))
+        entry = _sqlite_scopes.get(id(conn))
         if entry is None or entry[0] is not conn:
-            entry = _sqlite_counts[id(conn)] = (conn, OrderedDict())
-            while len(_sqlite_counts) > _MAX_CONNECTIONS:
-                _sqlite_counts.popitem(last=False)
+            entry = _sqlite_scopes[id(conn)] = (conn, _scopes())
+            while len(_sqlite_scopes) > _MAX_CONNECTIONS:
+                _sqlite_scopes.popitem(last=False)
         else:
-            _sqlite_counts.move_to_end(id(conn))
+            _sqlite_scopes.move_to_end(id(conn))
     return entry[1], (version, conn.total_changes)
 
 
@@ -245,10 +310,3 @@ def _get(key):
         if plan is not None:
             _cache.move_to_end(key)
         return plan
-
-
-def _put(key, plan):
-    with _lock:
-        _cache[key] = plan
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)

@@ -748,6 +748,11 @@ def _model_paths(spec, cls, id_param):
                                     "type": "object",
                                     "properties": {
                                         "count": {"type": "integer", "minimum": 0},
+                                        "count_limited": {
+                                            "type": "boolean",
+                                            "description": "true: counting stopped at "
+                                            "api.count_limit; there are more",
+                                        },
                                         "records": {"type": "array", "items": ref},
                                     },
                                     "required": ["count", "records"],

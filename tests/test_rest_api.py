@@ -417,6 +417,37 @@ def test_counts_follow_every_change_at_once(world):
     assert world.get("sales_a", url).get_json()["count"] == 2  # the same SQL? never: rules
 
 
+def _table_reads(sql_log, table):
+    return [q for q, _params in sql_log if f'FROM "{table}"' in q]
+
+
+def test_list_pages_are_answered_again_only_while_nothing_changed(world, sql_log):
+    url = "/api/v1/acc.lead?order=id"
+    first = world.get("manager", url).get_data()
+    sql_log.clear()
+    assert world.get("manager", url).get_data() == first
+    assert not _table_reads(sql_log, "acc_lead")  # the same page, not read again
+    # Any change of the data, even of a related record's name, gives a fresh page.
+    with world.registry.transaction() as env:
+        env["acc.lead"].sudo().browse(world.leads["a1"]).write({"name": "Renamed"})
+    body = world.get("manager", url).get_json()
+    assert "Renamed" in [r["name"] for r in body["records"]]
+    with world.registry.transaction() as env:
+        env["res.users"].sudo().browse(world.uids["sales_a"]).write({"name": "Anna"})
+    body = world.get("manager", url).get_json()
+    assert {"id": world.uids["sales_a"], "display_name": "Anna"} in [
+        r["user_id"] for r in body["records"]
+    ]
+    # Pages showing computed fields that are not stored are always made afresh.
+    for url, cached in (("/api/v1/orm.partner", False), ("/api/v1/orm.partner?fields=name", True)):
+        reads = []
+        for _ in range(2):
+            sql_log.clear()
+            assert world.get("admin", url).status_code == 200
+            reads.append(len(_table_reads(sql_log, "orm_partner")))
+        assert reads[0] > 0 and reads[1] == (0 if cached else reads[0]), (url, reads)
+
+
 def test_repeated_searches_reuse_their_sql_but_never_across_users(world):
     url = "/api/v1/acc.lead?fields=name&limit=1&domain=" + _q([["stage", "in", ["won", "new"]]])
     for _ in range(2):

@@ -311,27 +311,28 @@ class UsersSecurity(Model):
 
     @api.model
     def api_key_lookup(self, secret: str):
-        """``(key id, user id, last_used)`` of a valid key of an active user, or None."""
+        """``(key id, user id, last_used, user's language)`` of a valid key of an active
+        user, or None."""
         parts = (secret or "").split("_", 2)  # the random part may contain "_" itself
         if len(parts) != 3 or parts[0] != "kt":
             return None
         # One plain query: this runs on every API request.
         db = self.env.db
         cursor = db.execute_sql(
-            "SELECT k.key_hash, k.expires_at, k.user_id, u.active, k.id, k.last_used "
+            "SELECT k.key_hash, k.expires_at, k.user_id, u.active, k.id, k.last_used, u.lang "
             "FROM res_users_apikey k JOIN res_users u ON u.id = k.user_id "
             f"WHERE k.prefix = {db.param} AND k.active = {db.param}",
             (parts[1], True),
         )
         table = self.env.registry.tables["res.users.apikey"]
         digest = hash_secret(secret)
-        for key_hash, expires_at, user_id, active, key_id, last_used in cursor.fetchall():
+        for key_hash, expires_at, user_id, active, key_id, last_used, lang in cursor.fetchall():
             if hmac.compare_digest(key_hash, digest):
                 expires_at = table.expires_at.python_value(expires_at) if expires_at else None
                 if (expires_at and expires_at < utcnow()) or not active:
                     return None
                 last_used = table.last_used.python_value(last_used) if last_used else None
-                return key_id, user_id, last_used
+                return key_id, user_id, last_used, lang or None
         return None
 
     @api.model
