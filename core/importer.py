@@ -333,13 +333,7 @@ class _Importer:
         found = self._xmlid_rows({k for k in wanted if self._module_used(k[0])})
         model_name = self.model._name
         existing_ids = {res_id for model, res_id in found.values() if model == model_name}
-        alive = set(
-            self.model.sudo()
-            .with_context(active_test=False)
-            .browse(sorted(existing_ids))
-            .exists()
-            .ids
-        )
+        alive = self._existing(sorted(existing_ids))
         stale = []
         targets = []
         for position, (number, _cells) in enumerate(batch):
@@ -387,6 +381,20 @@ class _Importer:
         if stale:
             self._drop_xmlids(stale)
         return targets
+
+    def _existing(self, ids) -> set:
+        """Which of ``ids`` still exist (an external id may outlive its record)."""
+        db, table = self.env.db, self.model._table._meta.table_name
+        found = set()
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[start : start + LOOKUP_CHUNK]
+            if is_postgres(db):
+                sql, params = f'SELECT id FROM "{table}" WHERE id = ANY(%s)', (chunk,)
+            else:
+                sql = f'SELECT id FROM "{table}" WHERE id IN ({", ".join("?" * len(chunk))})'
+                params = chunk
+            found.update(row[0] for row in db.execute_sql(sql, params).fetchall())
+        return found
 
     def _module_used(self, module) -> bool:
         """Whether any external id of ``module`` existed before this import.

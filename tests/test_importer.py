@@ -235,6 +235,11 @@ def test_external_id_column_updates_named_records_and_creates_the_others(world):
     assert again.updated == 2 and again.created == 0
     assert _errors(again) == [(4, "id")]  # new ids in an addon's namespace are refused
     assert names[gamma.id] == "Gamma 2" and names[delta.id] == "Delta 2"
+    with registry.transaction() as env:
+        gamma.with_env(env).unlink()  # its external id stays behind, pointing nowhere
+        third = importer.import_file(env, "orm.partner", _csv("id,name\nmine.gamma,G3\n"), "p.csv")
+        assert (third.created, third.updated, third.errors) == (1, 0, [])
+        assert env.ref("mine.gamma").name == "G3"
 
 
 def _updates(registry, table, call):
