@@ -83,7 +83,7 @@ def _upload(env, model, upload):
     content = upload.read(MAX_FILE_BYTES + 1)
     if len(content) > MAX_FILE_BYTES:
         raise ImportFileError("The file is larger than %(limit)s MB.", limit=MAX_FILE_BYTES >> 20)
-    filename = (upload.filename or "import.csv")[-200:]
+    filename = _clean_name(upload.filename) or "import.csv"
     saved = env["base_import.mapping"].saved(env.uid, model._name)
     shown = importer.preview(env, model._name, content, filename, saved=saved)
     files = env["ir.attachment"].sudo()
@@ -106,10 +106,16 @@ def _upload(env, model, upload):
             "res_id": env.uid,
             "datas": content,
             "file_size": len(content),
-            "mimetype": upload.mimetype or "",
+            "mimetype": _clean_name(upload.mimetype or ""),
         }
     )
     return _preview_page(env, model, kept, shown)
+
+
+def _clean_name(name) -> str:
+    """A file name as the browser sent it, without folders, control characters or surrogates."""
+    name = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(c for c in name if c.isprintable() and not "\ud800" <= c <= "\udfff")[-200:]
 
 
 def _kept_file(env, model):

@@ -162,7 +162,9 @@ def test_bad_input_gets_a_clear_page_never_a_server_error(web):
         content_type="multipart/form-data",
     )
     assert response.status_code == 400
-    fid = file_id(upload(client, b"Name\r\nX\r\n").text)
+    page = upload(client, b"Name\r\nX\r\n", "..\\dir/we\x00ird\x1b.csv").text
+    assert "File: weird.csv" in page
+    fid = file_id(page)
     response = run(client, fid, ["no_such_field"])
     assert response.status_code == 400 and "no_such_field" in response.text
     response = run(signed_in(app, "boris"), fid, ["name"])
