@@ -86,8 +86,11 @@ class Environment:
         """The record with external id ``addon.name``."""
         return self.registry.data.ref(self, xml_id, raise_if_not_found)
 
-    def translate(self, text):
-        return self.registry.translate(text, self.lang)
+    def translate(self, text, **values):
+        """``text`` in this environment's language (core and installed addons' catalogs),
+        with ``%(name)s`` placeholders filled from ``values``."""
+        result = self.registry.translate(text, self.lang)
+        return result % values if values else result
 
     def recompute(self, field=None):
         """Recompute queued stored computed fields (one field, or all until none is left)."""
