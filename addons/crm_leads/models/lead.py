@@ -64,8 +64,8 @@ class Lead(Model):
     )
     # The pipeline.
     stage_id = fields.Many2one("crm.stage", "Stage", ondelete="restrict", index=True)
-    expected_revenue = fields.Monetary("Expected revenue")
-    probability = fields.Float("Probability (%)", digits=2)
+    expected_revenue = fields.Monetary("Expected revenue", default=0)
+    probability = fields.Float("Probability (%)", digits=2, default=0.0)
     date_deadline = fields.Date("Expected closing")
     date_last_stage_update = fields.Datetime("Stage changed on", readonly=True)
     stage_user_id = fields.Many2one("res.users", "Stage responsible", readonly=True)
