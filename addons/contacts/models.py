@@ -191,7 +191,7 @@ class Partner(Model):
     city = fields.Char("City")
     zip = fields.Char("Postcode")
     state_name = fields.Char("Region")
-    country_name = fields.Char("Country", default="Россия")
+    country_name = fields.Char("Country")
     # Tax ids
     vat = fields.Char("INN", index=True, tracking=True, help="Taxpayer number: 10 or 12 digits")
     kpp = fields.Char("KPP", help="Tax registration reason code: 9 characters")
