@@ -2,12 +2,12 @@
 
 from core.plugins import hookimpl
 
-from . import digest, models
+from . import digest, event, models
 
 
 @hookimpl
 def register_models():
-    return [*models.MODELS, digest.Company, digest.Users]
+    return [*models.MODELS, *event.MODELS, digest.Company, digest.Users]
 
 
 @hookimpl

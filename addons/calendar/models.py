@@ -6,10 +6,11 @@ import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import api, fields
-from core.exceptions import AccessError, UserError, ValidationError
+from core.exceptions import UserError, ValidationError
 from core.models import Model, utcnow
 
 from .i18n_tools import translate
+from .links import check_readable, post_notes
 
 ACTIVITY_CATEGORIES = [
     ("call", "Call"),
@@ -33,7 +34,6 @@ TASK_STATES = [
     ("in_progress", "In progress"),
     ("done", "Done"),
 ]
-EVENT_STATES = [("planned", "Planned"), ("held", "Held"), ("not_held", "Not held")]
 
 
 def user_today(env) -> datetime.date:
@@ -49,7 +49,7 @@ def _today(model):
     return user_today(model.env)
 
 
-def _current_user(model):
+def current_user(model):
     return model.env.uid
 
 
@@ -109,7 +109,7 @@ class Activity(Model):
         "Due date", required=True, index=True, default=_today, tracking=True
     )
     user_id = fields.Many2one(
-        "res.users", "Assigned to", required=True, index=True, default=_current_user, tracking=True
+        "res.users", "Assigned to", required=True, index=True, default=current_user, tracking=True
     )
     state = fields.Selection(ACTIVITY_STATES, "State", compute="_compute_state")
     done = fields.Boolean("Done", default=False, index=True, copy=False)
@@ -387,165 +387,6 @@ class Partner(Model):
     activity_ids = fields.One2many("mail.activity", "partner_id", "Activities")
 
 
-class CalendarEvent(Model):
-    _name = "calendar.event"
-    _description = "Calendar event"
-    _order = "start, id"
-    _track = True
-
-    name = fields.Char("Meeting subject", required=True, tracking=True)
-    start = fields.Datetime("Start", required=True, index=True, tracking=True)
-    stop = fields.Datetime("End", required=True, index=True, tracking=True)
-    allday = fields.Boolean("All day", default=False)
-    duration = fields.Float("Duration (hours)", compute="_compute_duration")
-    location = fields.Char("Location")
-    description = fields.Text("Description")
-    user_id = fields.Many2one(
-        "res.users", "Organiser", required=True, index=True, default=_current_user, tracking=True
-    )
-    partner_ids = fields.Many2many(
-        "res.partner",
-        "Attendees",
-        relation="calendar_event_res_partner_rel",
-        column1="event_id",
-        column2="partner_id",
-    )
-    attendee_user_ids = fields.Many2many(
-        "res.users",
-        "Colleagues attending",
-        relation="calendar_event_res_users_rel",
-        column1="event_id",
-        column2="user_id",
-    )
-    res_model = fields.Char("Related model", index=True)
-    res_id = fields.Integer("Related record", index=True)
-    state = fields.Selection(EVENT_STATES, "Status", default="planned", required=True)
-    result = fields.Text("Result", copy=False)
-
-    def _compute_duration(self):
-        for event in self:
-            if event.start and event.stop:
-                event.duration = round((event.stop - event.start).total_seconds() / 3600, 2)
-            else:
-                event.duration = 0.0
-
-    @api.constrains("start", "stop")
-    def _check_dates(self):
-        for event in self:
-            if event.start and event.stop and event.stop < event.start:
-                raise ValidationError(
-                    translate(self.env, "An event cannot end before it starts"), "stop"
-                )
-
-    def create(self, vals_list):
-        single = isinstance(vals_list, dict)
-        vals_list = [vals_list] if single else list(vals_list)
-        for vals in vals_list:
-            check_link(self.env, vals.get("res_model"), vals.get("res_id"))
-        return super().create(vals_list)
-
-    def action_mark_held(self, result=None):
-        """The meeting took place; the result (given, or typed in the form) goes to the
-        linked record's history."""
-        return self._close("held", "Meeting «%(name)s» held", result)
-
-    def action_mark_not_held(self, result=None):
-        """The meeting did not take place; the reason goes to the linked record's history."""
-        return self._close("not_held", "Meeting «%(name)s» did not take place", result)
-
-    def _close(self, state, note, result):
-        if result is not None and not isinstance(result, str):
-            raise ValidationError(translate(self.env, "The result is text"), "result")
-        if self.filtered(lambda e: e.state != "planned"):
-            raise UserError(translate(self.env, "Only a planned event can be closed"))
-        vals = {"state": state}
-        if result and result.strip():
-            vals["result"] = result.strip()
-        self.write(vals)
-        linked = self.filtered(lambda e: e.res_model and e.res_id)
-        names = {}
-        for model in set(linked.mapped("res_model")):
-            ids = [e.res_id for e in linked if e.res_model == model]
-            names[model] = self.env[model].sudo().browse(ids)._display_names()
-        post_notes(
-            self.env,
-            [
-                (
-                    event.res_model,
-                    event.res_id,
-                    names[event.res_model].get(event.res_id),
-                    translate(self.env, note, name=event.name)
-                    + (f": {event.result}" if event.result else ""),
-                )
-                for event in linked
-            ],
-        )
-        return True
-
-
-def check_link(env, model, res_id):
-    """A linked record named by model and id must exist and be readable by the user."""
-    if not model and not res_id:
-        return
-    if model not in env.registry.models:
-        raise ValidationError(translate(env, "Unknown model %(model)r", model=model), "res_model")
-    if not isinstance(res_id, int) or isinstance(res_id, bool):
-        raise ValidationError(
-            translate(env, "An activity on a record needs the record's id"), "res_id"
-        )
-    check_readable(env, model, {res_id})
-
-
-def check_readable(env, model, ids):
-    """Records ``ids`` of ``model`` exist and the user may read them. Activities and events
-    show the linked record's name, so linking to what one may not read would reveal it;
-    both cases get one answer, so existence is not revealed either."""
-    Model = env[model].with_context(active_test=False)
-    readable = set(Model.sudo().browse(list(ids)).exists().ids)
-    if readable and not env.su:
-        try:
-            Model.check_access("read")
-        except AccessError:
-            readable = set()
-        else:
-            rules = Model._rule_domain("read")
-            if rules:
-                readable = set(Model.sudo()._search([("id", "in", sorted(readable)), *rules]))
-    missing = set(ids) - readable
-    if missing:
-        raise ValidationError(
-            translate(
-                env,
-                "%(model)s #%(id)s does not exist or is not yours to see",
-                model=model,
-                id=min(missing),
-            ),
-            "res_id",
-        )
-
-
-def post_notes(env, notes):
-    """Notes ``(model, res_id, record name, text)`` into records' history, in one batch."""
-    if not notes or "mail.message" not in env.registry.models:
-        return
-    now, uid = utcnow(), env.uid
-    env["mail.message"].sudo().create(
-        [
-            {
-                "model": model,
-                "res_id": res_id,
-                "record_name": name,
-                "message_type": "comment",
-                "event": "note",
-                "body": body,
-                "author_id": uid,
-                "date": now,
-            }
-            for model, res_id, name, body in notes
-        ]
-    )
-
-
 def _ids_of(value) -> list[int]:
     """User ids from a list of ids or x2many commands ``[(6, 0, ids)]`` / ``[(4, id)]``."""
     if not value:
@@ -565,4 +406,4 @@ def _ids_of(value) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-MODELS = [ActivityType, Activity, CalendarEvent, Partner]
+MODELS = [ActivityType, Activity, Partner]
