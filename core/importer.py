@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 
 import peewee
 
+from . import import_refs as R
 from . import import_values as V
-from .db import is_postgres
 from .exceptions import AccessError, UserError, ValidationError
 from .import_columns import build_columns, mapping_options, suggest_mapping
 from .import_values import CellError, ImportFileError
-from .models import MAGIC_FIELDS, utcnow
+from .models import MAGIC_FIELDS
 
 __all__ = ["ImportFileError", "ImportResult", "import_file", "import_rows", "preview"]
 
@@ -244,7 +244,7 @@ class _Importer:
         created = self._create_chunk(items)
         xmlids = [(*xmlid, rid) for (_n, _v, xmlid), rid in created if xmlid is not None]
         if xmlids:
-            self._register_xmlids(xmlids)
+            R.register_xmlids(self.env, self.model._name, xmlids)
         self.result.created += len(created)
         self.result.ids.extend(rid for _item, rid in created)
 
@@ -330,10 +330,10 @@ class _Importer:
         header = self.id_column.header
         keys = converted[self.id_column.index]
         wanted = {k for k in keys if k is not _EMPTY and k is not _ERROR}
-        found = self._xmlid_rows({k for k in wanted if self._module_used(k[0])})
+        found = R.xmlid_rows(self.env, {k for k in wanted if self._module_used(k[0])})
         model_name = self.model._name
         existing_ids = {res_id for model, res_id in found.values() if model == model_name}
-        alive = self._existing(sorted(existing_ids))
+        alive = R.existing_ids(self.env, self.model, sorted(existing_ids))
         stale = []
         targets = []
         for position, (number, _cells) in enumerate(batch):
@@ -379,22 +379,8 @@ class _Importer:
                     stale.append(key)  # its record was deleted: the name is free again
                 targets.append((None, key))
         if stale:
-            self._drop_xmlids(stale)
+            R.drop_xmlids(self.env, stale)
         return targets
-
-    def _existing(self, ids) -> set:
-        """Which of ``ids`` still exist (an external id may outlive its record)."""
-        db, table = self.env.db, self.model._table._meta.table_name
-        found = set()
-        for start in range(0, len(ids), LOOKUP_CHUNK):
-            chunk = ids[start : start + LOOKUP_CHUNK]
-            if is_postgres(db):
-                sql, params = f'SELECT id FROM "{table}" WHERE id = ANY(%s)', (chunk,)
-            else:
-                sql = f'SELECT id FROM "{table}" WHERE id IN ({", ".join("?" * len(chunk))})'
-                params = chunk
-            found.update(row[0] for row in db.execute_sql(sql, params).fetchall())
-        return found
 
     def _module_used(self, module) -> bool:
         """Whether any external id of ``module`` existed before this import.
@@ -404,72 +390,8 @@ class _Importer:
         """
         used = self.modules_used.get(module)
         if used is None:
-            db = self.env.db
-            cursor = db.execute_sql(
-                f"SELECT 1 FROM ir_model_data WHERE module = {db.param} LIMIT 1", (module,)
-            )
-            used = self.modules_used[module] = cursor.fetchone() is not None
+            used = self.modules_used[module] = R.module_has_xmlids(self.env, module)
         return used
-
-    def _xmlid_rows(self, keys) -> dict:
-        """``{(module, name): (model, res_id)}`` for the external ids that exist."""
-        db = self.env.db
-        by_module: dict = {}
-        for module, name in keys:
-            by_module.setdefault(module, []).append(name)
-        found = {}
-        # Plain SQL: building a peewee expression with hundreds of parameters per chunk
-        # costs more than the query itself.
-        postgres = is_postgres(db)
-        for module, names in by_module.items():
-            for start in range(0, len(names), LOOKUP_CHUNK):
-                chunk = names[start : start + LOOKUP_CHUNK]
-                if postgres:  # one array parameter: the (module, name) index is used
-                    where, params = "name = ANY(%s)", (module, chunk)
-                else:
-                    where = f"name IN ({', '.join('?' * len(chunk))})"
-                    params = (module, *chunk)
-                cursor = db.execute_sql(
-                    "SELECT name, model, res_id FROM ir_model_data "
-                    f"WHERE module = {db.param} AND {where}",
-                    params,
-                )
-                for name, model, res_id in cursor.fetchall():
-                    found[(module, name)] = (model, res_id)
-        return found
-
-    def _register_xmlids(self, rows):
-        """Record ``(module, name, res_id)`` external ids of new records in one statement.
-
-        Plain SQL rather than ``create()``: ``ir.model.data`` has no computed fields, hooks
-        or constraints beyond its unique index, and this halves the cost of an import with
-        an ``id`` column on PostgreSQL.
-        """
-        db, now, uid, model = self.env.db, utcnow(), self.env.uid, self.model._name
-        columns = "module, name, model, res_id, noupdate, create_date, write_date, "
-        columns += "create_uid, write_uid"
-        try:
-            if is_postgres(db):
-                db.execute_sql(
-                    f"INSERT INTO ir_model_data ({columns}) SELECT m, n, %s, r, false, %s, %s, "
-                    "%s, %s FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS t(m, n, r)",
-                    (model, now, now, uid, uid, *(list(c) for c in zip(*rows, strict=True))),
-                )
-            else:
-                db.cursor().executemany(
-                    f"INSERT INTO ir_model_data ({columns}) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)",
-                    [(m, n, model, r, now, now, uid, uid) for m, n, r in rows],
-                )
-        except peewee.IntegrityError:
-            raise ImportFileError(
-                "Another import created some of these external ids at the same time; "
-                "import the file again."
-            ) from None
-
-    def _drop_xmlids(self, keys):
-        data = self.env.registry.tables["ir.model.data"]
-        for module, name in keys:
-            data.delete().where((data.module == module) & (data.name == name)).execute()
 
     # -- cells → values --------------------------------------------------------------------------
     def _convert(self, column, cells, batch) -> list:
@@ -631,7 +553,7 @@ class _Importer:
             return cache
         comodel = self.env[column.field.comodel_name]
         if column.sub == "id":
-            found = self._xmlid_rows(set(missing))
+            found = R.xmlid_rows(self.env, set(missing))
             candidates = {
                 key: res_id for key, (model, res_id) in found.items() if model == comodel._name
             }
