@@ -103,7 +103,34 @@ def _convert(env, leads, rows, choices, user_id):
 
     leads.write({"status": "converted", "date_conversion": utcnow()})
     _link_leads(env, rows, deals, contacts, companies)
+    _post_notes(env, rows, deals)
     return deals
+
+
+def _post_notes(env, rows, deals):
+    """ "Converted into deal X" on each lead and "From lead Y" on each deal, in one insert."""
+    now, uid = utcnow(), env.uid
+    to_deal = translate(env, "Converted into the deal #%(id)s")
+    from_lead = translate(env, "Created from the lead #%(id)s")
+    entries = []
+    for row, deal_id in zip(rows, deals.ids, strict=True):
+        for model_id, other, text in (
+            (row["id"], deal_id, to_deal),
+            (deal_id, row["id"], from_lead),
+        ):
+            entries.append(
+                {
+                    "model": "crm.lead",
+                    "res_id": model_id,
+                    "record_name": row["name"],
+                    "message_type": "notification",
+                    "event": "note",
+                    "body": text % {"id": other},
+                    "author_id": uid,
+                    "date": now,
+                }
+            )
+    env["mail.message"].sudo().create(entries)
 
 
 def _check_choices(env, choices):

@@ -220,8 +220,10 @@ class Lead(Model):
                     self.env, "%(name)s: the deal is lost; restore it first.", name=lost[0].name
                 )
             )
-        self.filtered(lambda lead: lead.type == "lead").write({"type": "opportunity"})
-        self.write({"stage_id": stage.id, "probability": 100.0})
+        with self.env.atomic():
+            self.filtered(lambda lead: lead.type == "lead").write({"type": "opportunity"})
+            self.write({"stage_id": stage.id, "probability": 100.0})
+            self.message_post(translate(self.env, "Marked won"))
         return True
 
     def action_set_lost(self, lost_reason_id=None):
@@ -263,7 +265,8 @@ class Lead(Model):
         with self.env.atomic():
             self.env["crm.stage.history"].sudo().close_rows(self)
             for (stage, reason), ids in groups.items():
-                self.browse(ids).write(
+                leads = self.browse(ids)
+                leads.write(
                     {
                         "active": False,
                         "lost_reason_id": reason,
@@ -271,6 +274,14 @@ class Lead(Model):
                         "probability": 0.0,
                         "date_lost": now,
                     }
+                )
+                leads.message_post(
+                    translate(
+                        self.env,
+                        "Marked lost: %(reason)s (at the stage %(stage)s)",
+                        reason=translate(self.env, leads[0].lost_reason_id.name or ""),
+                        stage=translate(self.env, leads[0].lost_stage_id.name or "—"),
+                    )
                 )
             dead = self.filtered(lambda lead: lead.type == "lead")
             if dead:
@@ -298,6 +309,8 @@ class Lead(Model):
                 reopened.write({"status": "in_progress"})
             staged = lost.filtered(lambda lead: lead.stage_id)
             self.env["crm.stage.history"].sudo().open_rows(staged)
+            if lost:
+                lost.message_post(translate(self.env, "Restored"))
         return True
 
     def action_assign(self, user_id=None):

@@ -133,6 +133,14 @@ def test_website_lead_is_assigned_worked_converted_won_and_counted(world, report
     deals = env["crm.lead"].with_context(active_test=False).browse([deal_a, deal_b])
     assert deals.mapped("won_status") == ["won", "lost"]
     assert deals[1].lost_stage_id.name == "Proposal"
+    # The history (chatter) of the lead and of the deals tells the story.
+    notes = [m["body"] for m in env["crm.lead"].browse(lead_a["id"]).message_history()]
+    assert f"Converted into the deal #{deal_a}" in notes
+    assert "Нужно 12 насосов" in " ".join(n or "" for n in notes)  # the call's result
+    deal_notes = [m["body"] for m in deals[0].message_history()]
+    assert deal_notes[0] == "Marked won" and f"Created from the lead #{lead_a['id']}" in deal_notes
+    lost_notes = [m["body"] for m in deals[1].message_history()]
+    assert lost_notes[0] == "Marked lost: Too expensive (at the stage Proposal)"
     history = env["crm.stage.history"].search([("lead_id", "=", deal_a)])
     assert history.mapped("stage_id.name") == ["New", "Qualified", "Proposal", "Negotiation", "Won"]
     assert all(h.date_out for h in history[:-1]) and not history[-1].date_out
