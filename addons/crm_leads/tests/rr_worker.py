@@ -16,7 +16,8 @@ from core.registry import Registry  # noqa: E402
 
 
 def main(url, addons_path, team_id, count, start_at):
-    config = load_config(environ={}, overrides={"database.url": url, "addons.paths": [addons_path]})
+    overrides = {"database.url": url, "addons.paths": [addons_path], "jobs.backend": "immediate"}
+    config = load_config(environ={}, overrides=overrides)
     manager = AddonManager(config)
     registry = Registry.load(config, manager.db)
     capture = importlib.import_module("kontora_addons.crm_leads.capture")
