@@ -17,7 +17,14 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
 
 from . import web_data as D
-from .exceptions import AccessError, ConflictError, DomainError, MissingError, UserError
+from .exceptions import (
+    AccessError,
+    ConflictError,
+    DomainError,
+    MissingError,
+    UserError,
+    ValidationError,
+)
 from .web_auth import current_lang, load_user, login_required
 
 _logger = logging.getLogger(__name__)
@@ -40,6 +47,8 @@ def _status_for(exc) -> int:
         return 404
     if isinstance(exc, ConflictError):
         return 409
+    if isinstance(exc, ValidationError):
+        return 422
     return 400
 
 
