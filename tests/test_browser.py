@@ -12,7 +12,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_ADDONS, ROOT
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_ADDONS = ROOT / "tests" / "fixtures" / "addons"
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "secret-pass-1"

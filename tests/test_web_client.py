@@ -5,13 +5,15 @@ from __future__ import annotations
 import html
 import logging
 import re
+from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_ADDONS
 
 from core.app import create_app
 from core.registry import RegistryError
 from core.views import Field, Patch
+
+FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 
 PASSWORD = "secret-pass-1"
 XSS = "<script>alert(1)</script>"

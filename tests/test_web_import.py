@@ -5,13 +5,15 @@ from __future__ import annotations
 import html
 import io
 import re
+from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import FIXTURE_ADDONS
 
 from core.app import create_app
 from core.modules import AddonManager
+
+FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 
 PASSWORD = "secret-pass-1"
 CSV_TWO_BAD_ROWS = (

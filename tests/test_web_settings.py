@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_ADDONS
 
 from core.app import create_app
 from core.modules import AddonManager
+
+FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 
 PASSWORD = "secret-pass-1"
 
