@@ -476,8 +476,13 @@ class Model(metaclass=MetaModel):
             )
         restricted = self.env.translate("Restricted")
         names = dict.fromkeys(self._ids, restricted)
+        rec_name = self._fields.get(self._rec_name_field() or "")
+        # Names of shipped data (stages, reasons) are English in the database and
+        # translated through the addons' catalogs, as labels are.
+        translate = self.env.translate if getattr(rec_name, "translate", False) else None
         for rec in allowed.sudo().with_context(active_test=False).browse(allowed._ids):
-            names[rec.id] = rec.display_name
+            name = rec.display_name
+            names[rec.id] = translate(name) if translate and name else name
         return names
 
     def _display_name_for_read(self):

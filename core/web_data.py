@@ -96,6 +96,10 @@ def display(field, value, lang, currency="RUB") -> str:
         return _selection_label(field, value, lang)
     if kind in ("one2many", "many2many"):
         return str(len(value))
+    if getattr(field, "translate", False):
+        from .i18n import translate
+
+        return translate(str(value), lang)
     return str(value)
 
 

@@ -36,7 +36,7 @@ class Stage(Model):
     _description = "CRM stage"
     _order = "sequence, id"
 
-    name = fields.Char("Stage name", required=True)
+    name = fields.Char("Stage name", required=True, translate=True)
     sequence = fields.Integer("Sequence", default=10)
     probability = fields.Float("Probability (%)", default=10.0, digits=2)
     fold = fields.Boolean("Folded in pipeline")
@@ -68,7 +68,7 @@ class LostReason(Model):
     _description = "Reason a deal was lost"
     _order = "name"
 
-    name = fields.Char("Reason", required=True)
+    name = fields.Char("Reason", required=True, translate=True)
     active = fields.Boolean("Active", default=True)
 
 
@@ -88,7 +88,7 @@ class UtmSource(Model):
     _order = "name"
     _sql_constraints = [("name_uniq", "unique(name)", "A source with this name already exists.")]
 
-    name = fields.Char("Source name", required=True)
+    name = fields.Char("Source name", required=True, translate=True)
     team_id = fields.Many2one(
         "crm.team",
         "Sales team",
@@ -103,7 +103,7 @@ class UtmMedium(Model):
     _order = "name"
     _sql_constraints = [("name_uniq", "unique(name)", "A medium with this name already exists.")]
 
-    name = fields.Char("Medium name", required=True)
+    name = fields.Char("Medium name", required=True, translate=True)
     active = fields.Boolean("Active", default=True)
 
 
