@@ -81,6 +81,7 @@ class SmartButton:
     model: str
     field: str
     action: str | None = None
+    domain: list | None = None  # more conditions, e.g. [("res_model", "=", "crm.lead")]
 
 
 @dataclass
@@ -538,6 +539,7 @@ def _validate_view(registry, addon, view):
                         f"{where}: smart button {node.id!r}: no model {node.model!r}"
                     )
                 _check_path(registry, node.model, node.field, where)
+                _check_domain(registry, node.model, node.domain, where)
             elif isinstance(node, Filter):
                 _check_domain(registry, model, node.domain, where)
             elif isinstance(node, GroupBy):

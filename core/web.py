@@ -307,6 +307,11 @@ def form(env, model_name, record_id=None):
     )
 
 
+def smart_where(button):
+    """A smart button's extra conditions as list-page ``where`` parameters."""
+    return [f"{f}|{op}|{json.dumps(v)}" for f, op, v in (button.domain or [])]
+
+
 def _neighbours(ids_text, record_id):
     """Previous and next record ids from the list the user came from (``?ids=1,2,3``)."""
     if not ids_text or record_id is None:
@@ -632,6 +637,7 @@ def init_app(app):
     app.jinja_env.globals.update(
         json_dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str),
         query_with=query_with,
+        smart_where=smart_where,
         endpoints=_Endpoints(app),
     )
 

@@ -493,7 +493,9 @@ def form_page(env, views, model_name, record_id, lang="en"):
         for button in view.smart_buttons:
             target = env[button.model]
             try:
-                count = target.search_count([(button.field, "=", record_id)])
+                count = target.search_count(
+                    [(button.field, "=", record_id), *(button.domain or [])]
+                )
             except UserError:
                 continue  # no right to read them: no button
             smart.append({"button": button, "count": count})

@@ -392,3 +392,20 @@ def test_bulk_set_by_name_default_saved_view_relation_filter_and_only_mine(web):
     assert "anna deal 2" in anna.get(opened.headers["Location"]).text
     mine = admin.get("/web/fxw.deal?view=list&mine=1").text
     assert 'data-id="' not in mine  # the admin owns no deal
+
+
+def test_smart_buttons_count_related_records_matching_their_domain(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    deal = deal_ids(registry, "anna")[1]
+    post(
+        client,
+        f"/web/fxw.deal/{deal}/save",
+        {"values": {"line_ids": [{"name": "Big", "qty": "1", "price": "500"}]}},
+    )
+    page = client.get(f"/web/fxw.deal/{deal}").text
+    counts = dict(re.findall(r'data-smart="(\w+)"><b>(\d+)</b>', page))
+    assert counts == {"lines": "1", "big_lines": "1"}
+    link = re.search(r'href="([^"]+)" data-smart="big_lines"', page).group(1)
+    opened = client.get(html.unescape(link)).text
+    assert opened.count('<tr data-id="') == 1 and "Big" in opened

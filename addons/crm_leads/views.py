@@ -88,6 +88,13 @@ def declarations():
             ],
             smart_buttons=[
                 V.SmartButton("stage_history", "Stage history", "crm.stage.history", "lead_id"),
+                V.SmartButton(
+                    "activities",
+                    "Activities",
+                    "mail.activity",
+                    "res_id",
+                    domain=[("res_model", "=", "crm.lead")],
+                ),
             ],
             body=[
                 V.Group(
