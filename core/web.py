@@ -278,7 +278,9 @@ def form(env, model_name, record_id=None):
     elif not model.search([("id", "=", record_id)], limit=1):
         raise PageError(404, f"{model._description or model_name} #{record_id} does not exist")
     lang = current_lang()
-    data = D.form_page(env, g.registry.views, model_name, record_id, lang)
+    action = _action(model_name)
+    view_id = (action.view_ids or {}).get("form") if action else None
+    data = D.form_page(env, g.registry.views, model_name, record_id, lang, view_id)
     if record_id is None:
         for key, value in request.args.items():
             if key.startswith("default_") and key[8:] in model._fields:
@@ -302,6 +304,7 @@ def form(env, model_name, record_id=None):
         history=history,
         attachments=attachments,
         neighbours=neighbours,
+        action=action,
         D=D,
         **_common(env),
     )
@@ -510,7 +513,9 @@ def kanban_more(env, model_name):
     cols = D.list_columns(
         env[model_name], D._CardView(views.get(model_name, "kanban").fields), lang
     )
-    return Response(D.cards_html(cards, cols, model_name), mimetype="text/html")
+    return Response(
+        D.cards_html(cards, cols, model_name, _action(model_name)), mimetype="text/html"
+    )
 
 
 @bp.route("/web/<model_name>/<int:record_id>/note", methods=["POST"])

@@ -406,11 +406,12 @@ def kanban_board(env, views, model_name, params, action=None, lang="en"):
     return {"view": view, "columns": columns, "card_columns": cols, "domain": domain}
 
 
-def cards_html(cards, columns, model_name):
+def cards_html(cards, columns, model_name, action=None):
     """Kanban cards as HTML, built directly: thousands of cards in one page stay cheap."""
     from markupsafe import Markup, escape
 
     base = f"/web/{escape(model_name)}/"
+    suffix = f"?action={escape(action.id)}" if action else ""
     names = [escape(c["name"]) for c in columns]
     parts = []
     for card in cards:
@@ -422,7 +423,7 @@ def cards_html(cards, columns, model_name):
         )
         parts.append(
             f'<article class="card" draggable="true" data-id="{card["id"]}" tabindex="0">'
-            f'<a href="{base}{card["id"]}" class="card-title">{escape(cells[0]) or "—"}</a>'
+            f'<a href="{base}{card["id"]}{suffix}" class="card-title">{escape(cells[0]) or "—"}</a>'
             f"{lines}</article>"
         )
     return Markup("\n".join(parts))
@@ -445,10 +446,10 @@ def kanban_more(env, views, model_name, key, offset, params, action=None, lang="
 # -- form -----------------------------------------------------------------------------------------
 
 
-def form_page(env, views, model_name, record_id, lang="en"):
+def form_page(env, views, model_name, record_id, lang="en", view_id=None):
     """The values, lines, smart-button counts and history of one record's form."""
     model = env[model_name]
-    view = views.get(model_name, "form")
+    view = views.get(model_name, "form", view_id)
     names = [
         f.name for f in iter_fields(view.body) if "." not in f.name and model._field_visible(f.name)
     ]

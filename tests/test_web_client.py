@@ -409,3 +409,24 @@ def test_smart_buttons_count_related_records_matching_their_domain(web):
     link = re.search(r'href="([^"]+)" data-smart="big_lines"', page).group(1)
     opened = client.get(html.unescape(link)).text
     assert opened.count('<tr data-id="') == 1 and "Big" in opened
+
+
+def test_an_action_opens_its_own_form_view(web, monkeypatch):
+    app, registry, _users = web
+    from core import views as V
+
+    views = app.extensions["kontora"].get().views  # the registry the app serves
+    short = V.FormView("fxw.deal", body=[V.Group("only", ["name"])], id="fxw.deal.form_short")
+    views.views[short.id] = short
+    views.actions["fx_web.action_short"] = V.Action(
+        "fx_web.action_short", "Short deals", "fxw.deal", view_ids={"form": short.id}
+    )
+    client = signed_in(app, "anna")
+    deal = deal_ids(registry, "anna")[1]
+    full = client.get(f"/web/fxw.deal/{deal}").text
+    brief = client.get(f"/web/fxw.deal/{deal}?action=fx_web.action_short")
+    assert brief.status_code == 200 and 'data-field="name"' in brief.text
+    assert 'data-field="partner_name"' in full and 'data-field="partner_name"' not in brief.text
+    listing = client.get("/web/fxw.deal?view=list&action=fx_web.action_short").text
+    assert f"/web/fxw.deal/{deal}?ids=" in listing
+    assert re.search(rf"/web/fxw.deal/{deal}\?ids=[\d,]+&amp;action=fx_web.action_short", listing)

@@ -126,7 +126,7 @@
     const values = changedValues(form);
     if (id && !Object.keys(values).length) return true;
     const url = id ? `/web/${model}/${id}/save` : `/web/${model}/save`;
-    const r = await post(url, { values, write_date: form.dataset.writeDate || null });
+    const r = await post(url, { values, write_date: form.dataset.writeDate || null, action: form.dataset.action || null });
     $$(".field.invalid", form).forEach((el) => el.classList.remove("invalid"));
     if (r.status === 409) {
       const box = $("[data-conflict]");
