@@ -17,7 +17,17 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TAKES_DB = {"bench_access", "bench_create", "bench_pivot", "bench_search"}
+TAKES_DB = {
+    "bench_access",
+    "bench_api",
+    "bench_contacts",
+    "bench_create",
+    "bench_crm",
+    "bench_import",
+    "bench_pivot",
+    "bench_search",
+    "bench_web",
+}
 
 
 def scripts(only=None) -> list[Path]:

@@ -43,6 +43,8 @@ def create_app(config=None) -> Flask:
     app.config["SECRET_KEY"] = config["server.secret_key"]
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Larger bodies are refused (413) before any form parsing; imports allow 64 MB files.
+    app.config["MAX_CONTENT_LENGTH"] = 70 * 2**20
     app.extensions["kontora"] = holder = RegistryHolder(config)
 
     @app.before_request
