@@ -44,3 +44,12 @@ def translate(text: str, lang: str | None) -> str:
     if catalog is None:
         catalog = _CATALOGS[lang] = load_catalog(lang, _FOLDERS)
     return catalog.get(text, text)
+
+
+def tr(env_or_lang, text: str, **values) -> str:
+    """``text`` in the language of an environment (or a language code), placeholders filled:
+    the one translation helper addons call from code."""
+    plain = env_or_lang is None or isinstance(env_or_lang, str)
+    lang = env_or_lang if plain else env_or_lang.lang
+    result = translate(text, lang)
+    return result % values if values else result

@@ -1,11 +1,6 @@
-"""The calendar addon's translations (its own catalog first, then contacts' and the core's)."""
+"""The addon's translations come from the core catalogs, which include every installed
+addon's ``i18n/`` folder."""
 
-from pathlib import Path
+from core.i18n import tr as translate
 
-from ..contacts.tools import translate as _translate
-
-I18N = Path(__file__).resolve().parent / "i18n"
-
-
-def translate(env, text, **values):
-    return _translate(env, text, I18N, **values)
+__all__ = ["translate"]

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import re
 from email.utils import parseaddr
-from pathlib import Path
 
-from core.i18n import load_catalog
-
-I18N = Path(__file__).resolve().parent / "i18n"
-_CATALOGS: dict[tuple[str, str], dict[str, str]] = {}
+from core.i18n import tr
 
 # What comes after one of these is an extension, not a part of the number.
 _EXTENSION = re.compile(r"(доб|ext|вн|x|#)", re.IGNORECASE)
@@ -91,15 +87,7 @@ def kpp_valid(kpp: str) -> bool:
     return bool(_KPP.match(kpp))
 
 
-def translate(env, text: str, folder: Path = I18N, **values) -> str:
-    """``text`` in the user's language from the addon's catalog (then the core's), with
-    ``%(name)s`` placeholders filled from ``values``."""
-    lang = env.lang
-    if lang and lang != "en":
-        key = (str(folder), lang)
-        catalog = _CATALOGS.get(key)
-        if catalog is None:
-            catalog = _CATALOGS[key] = load_catalog(lang, [folder])
-        found = catalog.get(text)
-        text = found if found else env.translate(text)
-    return text % values if values else text
+def translate(env, text: str, folder=None, **values) -> str:
+    """``text`` in the user's language (the core catalogs include every installed addon's
+    ``i18n/``), with ``%(name)s`` placeholders filled from ``values``."""
+    return tr(env, text, **values)
