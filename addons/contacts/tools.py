@@ -87,7 +87,5 @@ def kpp_valid(kpp: str) -> bool:
     return bool(_KPP.match(kpp))
 
 
-def translate(env, text: str, folder=None, **values) -> str:
-    """``text`` in the user's language (the core catalogs include every installed addon's
-    ``i18n/``), with ``%(name)s`` placeholders filled from ``values``."""
-    return tr(env, text, **values)
+# The addon's messages come from the core catalogs (which include every installed addon's).
+translate = tr
