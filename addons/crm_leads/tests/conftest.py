@@ -1,35 +1,15 @@
 """The project's database fixtures, crm_leads installed on them, and a sales team to test with."""
 
 import importlib
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from core.app import create_app  # noqa: E402
-from core.modules import AddonManager  # noqa: E402
-from tests import conftest as project  # noqa: E402
-
-# The project's fixtures, shared by name: a fresh database per test, SQLite and PostgreSQL.
-databases, db_kind, make_config = project.databases, project.db_kind, project.make_config
+from core.app import create_app
 
 SALESMAN = "contacts.group_sale_salesman"
 MANAGER = "contacts.group_sale_manager"
 WEBFORM_KEY = "contact-us-7f3a"
-
-
-@pytest.fixture
-def shipped(make_config):  # noqa: F811 (the fixture above, by name)
-    """An AddonManager over the shipped addons, on a fresh database of this run's kind."""
-    manager = AddonManager(make_config(paths=[project.SHIPPED_ADDONS]))
-    yield manager
-    if not manager.db.is_closed():
-        manager.db.close()
 
 
 @pytest.fixture
