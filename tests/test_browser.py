@@ -12,12 +12,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from web_support import PASSWORD, add_salesmen, fx_web_site
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE_ADDONS = ROOT / "tests" / "fixtures" / "addons"
 
 CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "secret-pass-1"
 SHOTS = ROOT / "var" / "screenshots"
 
 REQUIRED = os.environ.get("KONTORA_TEST_REQUIRE_BROWSER") == "1"  # CI: a skip would hide a failure
@@ -54,20 +53,10 @@ def server(make_config):
     from werkzeug.serving import make_server
 
     from core.app import create_app
-    from core.modules import AddonManager
 
-    config = make_config(paths=[FIXTURE_ADDONS])
-    registry = AddonManager(config).install(["fx_web"])
+    config, registry = fx_web_site(make_config)
     with registry.transaction() as env:
-        env.ref("base.user_admin").set_password(PASSWORD)
-        own = env.ref("fx_web.group_own").id
-        users = {}
-        for login in ("anna", "boris"):
-            user = env["res.users"].create(
-                {"name": login.title(), "login": login, "groups_id": [(6, 0, [own])]}
-            )
-            user.set_password(PASSWORD)
-            users[login] = user.id
+        users = add_salesmen(env)
         new = env.ref("fx_web.stage_new").id
         env["fxw.deal"].create(
             [

@@ -5,37 +5,23 @@ from __future__ import annotations
 import html
 import logging
 import re
-from pathlib import Path
 
 import pytest
+from web_support import PASSWORD, add_salesmen, fx_web_site
 
 from core.app import create_app
 from core.registry import RegistryError
 from core.views import Field, Patch
 
-FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
-
-PASSWORD = "secret-pass-1"
 XSS = "<script>alert(1)</script>"
 
 
 @pytest.fixture
 def web(make_config):
     """An app with fx_web, two salesmen (own deals) and an admin, and deals for each."""
-    config = make_config(paths=[FIXTURE_ADDONS])
-    from core.modules import AddonManager
-
-    registry = AddonManager(config).install(["fx_web"])
+    config, registry = fx_web_site(make_config)
     with registry.transaction() as env:
-        env.ref("base.user_admin").set_password(PASSWORD)
-        own = env.ref("fx_web.group_own").id
-        users = {}
-        for login in ("anna", "boris"):
-            user = env["res.users"].create(
-                {"name": login.title(), "login": login, "groups_id": [(6, 0, [own])]}
-            )
-            user.set_password(PASSWORD)
-            users[login] = user.id
+        users = add_salesmen(env)
         stage = env.ref("fx_web.stage_new").id
         deals = env["fxw.deal"].create(
             [
