@@ -7,7 +7,7 @@ import logging
 import re
 
 import pytest
-from web_support import PASSWORD, add_salesmen, fx_web_site
+from web_support import add_salesmen, fx_web_site, signed_in
 
 from core.app import create_app
 from core.registry import RegistryError
@@ -37,19 +37,6 @@ def web(make_config):
         )
         deals[0].write({"name": XSS})
     return create_app(config), registry, users
-
-
-def signed_in(app, login):
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["csrf_token"] = "t"
-    response = client.post(
-        "/web/login", data={"login": login, "password": PASSWORD, "csrf_token": "t"}
-    )
-    assert response.status_code == 302
-    with client.session_transaction() as session:
-        client.token = session["csrf_token"]
-    return client
 
 
 def post(client, url, body):

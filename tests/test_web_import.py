@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from web_support import signed_in
 
 from core.app import create_app
 from core.modules import AddonManager
@@ -41,19 +42,6 @@ def web(make_config):
             users[login] = user.id
         env["fxw.deal"].create({"name": "Boris's deal", "user_id": users["boris"]})
     return create_app(config), registry, users
-
-
-def signed_in(app, login):
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["csrf_token"] = "t"
-    response = client.post(
-        "/web/login", data={"login": login, "password": PASSWORD, "csrf_token": "t"}
-    )
-    assert response.status_code == 302
-    with client.session_transaction() as session:
-        client.token = session["csrf_token"]
-    return client
 
 
 def upload(client, content, filename="deals.csv", model="fxw.deal"):

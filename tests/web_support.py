@@ -29,3 +29,17 @@ def add_salesmen(env) -> dict:
         user.set_password(PASSWORD)
         users[login] = user.id
     return users
+
+
+def signed_in(app, login, password=PASSWORD):
+    """A test client of ``app`` signed in as ``login``; ``client.token`` is its CSRF token."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["csrf_token"] = "t"
+    response = client.post(
+        "/web/login", data={"login": login, "password": password, "csrf_token": "t"}
+    )
+    assert response.status_code == 302, f"{login} could not sign in"
+    with client.session_transaction() as session:
+        client.token = session["csrf_token"]
+    return client

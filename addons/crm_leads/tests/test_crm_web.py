@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.web_support import signed_in as web_signed_in
+
 PASSWORD = "a-long-password-1"
 
 
@@ -46,16 +48,7 @@ def deals(world):
 
 
 def signed_in(world, login):
-    client = world.client.application.test_client()
-    with client.session_transaction() as session:
-        session["csrf_token"] = "t"
-    response = client.post(
-        "/web/login", data={"login": login, "password": PASSWORD, "csrf_token": "t"}
-    )
-    assert response.status_code == 302
-    with client.session_transaction() as session:
-        client.token = session["csrf_token"]
-    return client
+    return web_signed_in(world.client.application, login, PASSWORD)
 
 
 def test_pipeline_kanban_shows_own_deals_by_stage_with_sums(world, deals):
