@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import logging
 import re
 
@@ -403,3 +404,49 @@ def test_an_action_opens_its_own_form_view(web, monkeypatch):
     listing = client.get("/web/fxw.deal?view=list&action=fx_web.action_short").text
     assert f"/web/fxw.deal/{deal}?ids=" in listing
     assert re.search(rf"/web/fxw.deal/{deal}\?ids=[\d,]+&amp;action=fx_web.action_short", listing)
+
+
+def test_installing_an_addon_with_a_broken_view_fails_naming_it(web):
+    _app, registry, _users = web
+    from core.modules import AddonManager
+
+    manager = AddonManager(registry.config)
+    with pytest.raises(RegistryError, match="fx_bad_view.*fxw.deal.form.*no_such_field"):
+        manager.install(["fx_bad_view"])
+    assert "fx_bad_view" not in manager.installed()
+
+
+def test_notes_and_attachments_follow_the_records_rights(web):
+    app, registry, _users = web
+    anna, boris = signed_in(app, "anna"), signed_in(app, "boris")
+    deal = deal_ids(registry, "anna")[1]
+    assert (
+        post(anna, f"/web/fxw.deal/{deal}/note", {"body": "Called, wants a discount"}).status_code
+        == 200
+    )
+    upload = anna.post(
+        f"/web/fxw.deal/{deal}/attach",
+        data={"csrf_token": anna.token, "file": (io.BytesIO(b"%PDF-1.4 offer"), "offer.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 302
+    page = anna.get(f"/web/fxw.deal/{deal}").text
+    assert "Called, wants a discount" in page and "offer.pdf" in page
+    link = re.search(r'href="(/web/attachment/\d+)"', page).group(1)
+    download = anna.get(link)
+    assert (
+        download.data == b"%PDF-1.4 offer"
+        and "attachment" in download.headers["Content-Disposition"]
+    )
+    preview = anna.get(link + "?inline=1")
+    assert (
+        preview.mimetype == "application/pdf" and "inline" in preview.headers["Content-Disposition"]
+    )
+    assert boris.get(link).status_code == 404
+    assert post(boris, f"/web/fxw.deal/{deal}/note", {"body": "x"}).status_code == 404
+    refused = boris.post(
+        f"/web/fxw.deal/{deal}/attach",
+        data={"csrf_token": boris.token, "file": (io.BytesIO(b"x"), "x.txt")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 404
