@@ -285,3 +285,26 @@ def test_phone_screen_and_keyboard_save(server, browser, request):
         SHOTS.mkdir(parents=True, exist_ok=True)
         phone.screenshot(path=str(SHOTS / "phone_form.png"), full_page=True)
         context.close()
+
+
+def test_many2one_autocomplete_and_create_and_calendar_drag(server, page):
+    base, registry = server
+    record = deal(registry, "anna deal 1")
+    sign_in(page, base, "anna")
+    page.goto(f"{base}/web/fxw.deal/{record.id}")
+    page.fill("[data-field=stage_id] [data-m2o-text]", "Propo")
+    page.click("[data-field=stage_id] .m2o-results button:has-text('Proposal')")
+    page.click("[data-tab=tags]")
+    page.fill("[data-field=tag_ids] [data-m2m-text]", "Hot lead")
+    page.click("[data-field=tag_ids] .m2o-results button[data-create]")
+    playwright_api.expect(page.locator("[data-field=tag_ids] .tag")).to_have_count(1)
+    page.fill("#f_date_start", "2026-12-03T09:00")
+    with page.expect_navigation():
+        page.click("[data-save]")
+    saved = deal(registry, "anna deal 1")
+    assert saved.stage_id.name == "Proposal" and saved.tag_ids.mapped("name") == ["Hot lead"]
+    page.goto(f"{base}/web/fxw.deal?view=calendar&mode=week&date=2026-12-03")
+    page.drag_and_drop(f".event[data-id='{record.id}']", "td.slot[data-slot='2026-12-04T14:00']")
+    page.wait_for_timeout(600)
+    moved = deal(registry, "anna deal 1").date_start
+    assert moved.strftime("%Y-%m-%d %H:%M") == "2026-12-04 14:00"
