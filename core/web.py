@@ -9,6 +9,7 @@ on the user's behalf.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import logging
@@ -282,9 +283,16 @@ def form(env, model_name, record_id=None):
     view_id = (action.view_ids or {}).get("form") if action else None
     data = D.form_page(env, g.registry.views, model_name, record_id, lang, view_id)
     if record_id is None:
+        tz = env.context.get("tz")
         for key, value in request.args.items():
-            if key.startswith("default_") and key[8:] in model._fields:
-                data["values"][key[8:]] = value
+            name = key[8:]
+            if key.startswith("default_") and name in model._fields:
+                if model._fields[name].type == "datetime":
+                    try:  # the calendar's slots are local times
+                        value = D.to_utc(datetime.datetime.fromisoformat(value), tz)
+                    except ValueError:
+                        continue
+                data["values"][name] = value
     history = D.chatter(data["record"], lang) if record_id else []
     attachments = []
     if record_id:
@@ -643,6 +651,7 @@ def init_app(app):
         json_dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str),
         query_with=query_with,
         smart_where=smart_where,
+        user_tz=lambda: (g.get("user") or {}).get("tz"),
         endpoints=_Endpoints(app),
     )
 

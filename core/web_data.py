@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import zoneinfo
 from decimal import Decimal
 
 from .exceptions import DomainError, UserError
@@ -71,7 +72,33 @@ def _fast_number(value, lang, kind, places=None, currency="RUB"):
     return pattern.format(text)
 
 
-def display(field, value, lang, currency="RUB") -> str:
+def _zone(tz):
+    """A ``ZoneInfo`` for a user's time zone name, None for UTC or an unknown name."""
+    if not tz or tz == "UTC":
+        return None
+    try:
+        return zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def to_local(value, tz):
+    """A stored (naive UTC) datetime as the user's naive local time."""
+    zone = _zone(tz)
+    if zone is None or not isinstance(value, datetime.datetime):
+        return value
+    return value.replace(tzinfo=datetime.UTC).astimezone(zone).replace(tzinfo=None)
+
+
+def to_utc(value, tz):
+    """A naive local datetime typed by the user as the naive UTC value the database keeps."""
+    zone = _zone(tz)
+    if zone is None or not isinstance(value, datetime.datetime):
+        return value
+    return value.replace(tzinfo=zone).astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+def display(field, value, lang, currency="RUB", tz=None) -> str:
     """A value as the user reads it in a cell."""
     if value is None or value == [] or (value is False and field.type != "boolean"):
         return ""
@@ -91,7 +118,7 @@ def display(field, value, lang, currency="RUB") -> str:
     if kind == "date":
         return format_date(value, lang)
     if kind == "datetime":
-        return format_datetime(value, lang)
+        return format_datetime(value, lang, tz if _zone(tz) else None)
     if kind == "selection":
         return _selection_label(field, value, lang)
     if kind in ("one2many", "many2many"):
@@ -124,10 +151,12 @@ def label(field, lang) -> str:
     return tr(field.string or field.name, lang)
 
 
-def editable_value(field, value):
-    """A value as a form input holds it (ISO dates, plain numbers, ids)."""
+def editable_value(field, value, tz=None):
+    """A value as a form input holds it (ISO dates, local times, plain numbers, ids)."""
     if value is None:
         return ""
+    if isinstance(value, datetime.datetime):
+        value = to_local(value, tz)
     if field.type == "many2one":
         return value[0] if isinstance(value, (list, tuple)) else value
     if isinstance(value, datetime.datetime):
@@ -245,6 +274,7 @@ def _path_field(model, path):
 
 def read_rows(records, cols, lang):
     """``[{"id", "cells": [text...], "raw": {...}}]`` for the records, column by column."""
+    tz = records.env.context.get("tz")
     direct = [c["name"] for c in cols if "." not in c["name"]]
     rows = records.read(direct) if records else []
     paths = [c["name"] for c in cols if "." in c["name"]]
@@ -263,7 +293,7 @@ def read_rows(records, cols, lang):
                 if "." not in col["name"]
                 else related.get(row["id"], {}).get(col["name"])
             )
-            cells.append(display(col["field"], value, lang))
+            cells.append(display(col["field"], value, lang, tz=tz))
         out.append({"id": row["id"], "cells": cells, "raw": row})
     return out
 
@@ -555,6 +585,8 @@ def _parse_value(model, field, value, record):
         return Decimal(str(value).replace(",", ".").replace(" ", "").replace("\u00a0", ""))
     if field.type == "boolean":
         return bool(value)
+    if field.type == "datetime" and isinstance(value, str):
+        return to_utc(datetime.datetime.fromisoformat(value), model.env.context.get("tz"))
     return value
 
 

@@ -91,8 +91,9 @@ def calendar(env, model_name, view, domain, params, lang):
     model = env[model_name]
     start_field = model._fields[view.date_start]
     is_datetime = start_field.type == "datetime"
-    low = datetime.datetime.combine(first, datetime.time()) if is_datetime else first
-    high = datetime.datetime.combine(last, datetime.time()) if is_datetime else last
+    tz = env.context.get("tz")
+    low = D.to_utc(datetime.datetime.combine(first, datetime.time()), tz) if is_datetime else first
+    high = D.to_utc(datetime.datetime.combine(last, datetime.time()), tz) if is_datetime else last
     records = model.search(
         D._and(domain, [(view.date_start, ">=", low), (view.date_start, "<", high)]),
         order=f"{view.date_start}",
@@ -106,8 +107,8 @@ def calendar(env, model_name, view, domain, params, lang):
     palette = ["#2459b3", "#2e7d32", "#b26a00", "#8e24aa", "#00838f", "#c62828", "#5d4037"]
     events = []
     for row in rows:
-        start = row[view.date_start]
-        stop = row.get(view.date_stop) if view.date_stop else None
+        start = D.to_local(row[view.date_start], tz)
+        stop = D.to_local(row.get(view.date_stop), tz) if view.date_stop else None
         color_value = row.get(view.color) if view.color else None
         color_key = color_value[0] if isinstance(color_value, (list, tuple)) else color_value
         day = start.date() if isinstance(start, datetime.datetime) else start

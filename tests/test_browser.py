@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from web_support import PASSWORD, add_salesmen, fx_web_site
 
+from core.web_data import to_local
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CHROMIUM = "/usr/bin/chromium"
@@ -95,6 +97,11 @@ def sign_in(page, base, login):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def local(value, tz="Europe/Moscow"):
+    """A stored (UTC) datetime as the users' wall-clock time (they are in Moscow by default)."""
+    return to_local(value, tz).strftime("%Y-%m-%d %H:%M")
 
 
 def deal(registry, name):
@@ -199,7 +206,7 @@ def test_calendar_create_event_and_graph_and_pivot(server, page):
     page.click("[data-save]")
     page.wait_for_url(re.compile(r"/web/fxw.deal/\d+$"))
     created = deal(registry, "Meeting at the client")
-    assert created.date_start.strftime("%Y-%m-%d %H:%M") == "2026-12-02 10:00"
+    assert local(created.date_start) == "2026-12-02 10:00"  # the slot clicked, in Moscow time
     page.goto(f"{base}/web/fxw.deal?view=calendar&mode=week&date=2026-12-02")
     assert page.locator(".event", has_text="Meeting at the client").count() == 1
     page.goto(f"{base}/web/fxw.deal?view=graph")
@@ -306,5 +313,4 @@ def test_many2one_autocomplete_and_create_and_calendar_drag(server, page):
     page.goto(f"{base}/web/fxw.deal?view=calendar&mode=week&date=2026-12-03")
     page.drag_and_drop(f".event[data-id='{record.id}']", "td.slot[data-slot='2026-12-04T14:00']")
     page.wait_for_timeout(600)
-    moved = deal(registry, "anna deal 1").date_start
-    assert moved.strftime("%Y-%m-%d %H:%M") == "2026-12-04 14:00"
+    assert local(deal(registry, "anna deal 1").date_start) == "2026-12-04 14:00"

@@ -450,3 +450,20 @@ def test_notes_and_attachments_follow_the_records_rights(web):
         content_type="multipart/form-data",
     )
     assert refused.status_code == 404
+
+
+def test_times_are_shown_and_typed_in_the_users_time_zone(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")  # Europe/Moscow, the default: UTC+3
+    deal = deal_ids(registry, "anna")[1]
+    saved = post(
+        client, f"/web/fxw.deal/{deal}/save", {"values": {"date_start": "2026-12-02T10:00"}}
+    )
+    assert saved.status_code == 200
+    with registry.transaction(write=False) as env:
+        stored = env["fxw.deal"].sudo().browse(deal).date_start
+    assert stored.strftime("%Y-%m-%d %H:%M") == "2026-12-02 07:00"
+    form = client.get(f"/web/fxw.deal/{deal}").text
+    assert 'value="2026-12-02T10:00"' in form
+    week = client.get("/web/fxw.deal?view=calendar&mode=week&date=2026-12-02").text
+    assert re.search(r'data-slot="2026-12-02T10:00"[^>]*>\s*<a class="event"', week)

@@ -384,6 +384,15 @@
   }
 
   // -- calendar ------------------------------------------------------------------------------
+  // Slots are the user's local wall-clock times: shift them as UTC so the browser's own time
+  // zone never enters the sum.
+  function addSeconds(text, seconds) {
+    const [day, time] = text.split("T");
+    const [y, m, d] = day.split("-").map(Number);
+    const [hh, mm] = (time || "00:00").split(":").map(Number);
+    const moved = new Date(Date.UTC(y, m - 1, d, hh, mm) + seconds * 1000).toISOString();
+    return time ? moved.slice(0, 16) : moved.slice(0, 10);
+  }
   function initCalendar(cal) {
     const model = cal.dataset.model, start = cal.dataset.start, stop = cal.dataset.stop;
     let dragged = null;
@@ -397,9 +406,7 @@
         if (!dragged) return;
         const values = { [start]: slot.dataset.slot };
         if (stop && dragged.dataset.duration) {
-          const begin = new Date(slot.dataset.slot);
-          const end = new Date(begin.getTime() + parseInt(dragged.dataset.duration, 10) * 1000);
-          values[stop] = slot.dataset.slot.length > 10 ? end.toISOString().slice(0, 16) : end.toISOString().slice(0, 10);
+          values[stop] = addSeconds(slot.dataset.slot, parseInt(dragged.dataset.duration, 10));
         }
         const r = await post(`/web/${model}/${dragged.dataset.id}/save`, { values });
         if (!r.ok) { flash(errorText(r)); return; }
