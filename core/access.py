@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+from .db import is_postgres
 from .exceptions import AccessError, DomainError
 
 ACCESS_VERSION_KEY = "base.access_version"
@@ -56,6 +57,16 @@ class AccessControl:
 
     def _stored_version(self, env) -> str:
         db = self.registry.db
+        if is_postgres(db):
+            # The transaction's snapshot comes along for free: the REST API reuses counts
+            # and pages while it is unchanged (core.rest_search), so it needs no query more.
+            row = db.execute_sql(
+                "SELECT (SELECT value FROM ir_config_parameter WHERE key = %s), "
+                "txid_current_snapshot()::text, txid_current_if_assigned()",
+                (ACCESS_VERSION_KEY,),
+            ).fetchone()
+            env.state.pg_snapshot = (row[1], row[2])
+            return row[0] or "0"
         cursor = db.execute_sql(
             f"SELECT value FROM ir_config_parameter WHERE key = {db.param}", (ACCESS_VERSION_KEY,)
         )

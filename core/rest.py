@@ -39,7 +39,8 @@ from .exceptions import (
     ValidationError,
 )
 from .export import ExportError, export_rows
-from .rest_auth import SAFE_METHODS, ApiError, authenticate
+from .openapi import openapi_document
+from .rest_auth import SAFE_METHODS, ApiError, authenticate, bearer_token, key_user, touch_key
 from .rest_search import PageCache, read_page, search_page
 
 _logger = logging.getLogger(__name__)
@@ -279,10 +280,20 @@ def api_route(rule, methods):
         def endpoint(**values):
             try:
                 registry = g.registry
-                uid, lang = authenticate(registry)
-                context = {"lang": lang} if lang else {}
-                with registry.transaction(uid=uid, context=context, write=write) as env:
-                    response = view(env, **values)
+                token = bearer_token() if not write else None
+                if token is not None:
+                    # A read with an API key: the key is looked up in the request's own
+                    # transaction, which then becomes the key's user's.
+                    with registry.transaction(uid=0, write=False) as env:
+                        uid, lang, key_id, last_used = key_user(registry, env, token)
+                        env.uid, env.context = uid, ({"lang": lang} if lang else {})
+                        response = view(env, **values)
+                    touch_key(registry, key_id, last_used)
+                else:
+                    uid, lang = authenticate(registry)
+                    context = {"lang": lang} if lang else {}
+                    with registry.transaction(uid=uid, context=context, write=write) as env:
+                        response = view(env, **values)
             except Exception as exc:  # every error becomes JSON; real bugs are logged
                 response = _error_for(exc)
             response.headers.setdefault("Cache-Control", "no-store")
@@ -347,7 +358,7 @@ def search_records(env, model):
     pages, key, state = _page_cache(env), None, None
     if pages is not None and pages.cacheable(Model, names):
         key = pages.key(env, request.query_string, (Model._name,))
-        body, state = pages.get(env.db, key)
+        body, state = pages.get(env, key)
         if body is not None:
             return _json_response(body)
     records, total, exact = search_page(
@@ -579,7 +590,7 @@ def openapi(env):
     document = cache.get(key)
     if document is None:
         cache.clear()
-        document = cache[key] = S.openapi_document(registry)
+        document = cache[key] = openapi_document(registry)
     return _json_response(document)
 
 

@@ -36,26 +36,45 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def bearer_token():
+    """The API key of the request, None without an ``Authorization`` header; 401 if the
+    header is not a well-formed key."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not _KEY.match(token):
+        raise ApiError(401, "unauthorized", "Send an API key: Authorization: Bearer <key>")
+    return token
+
+
+def key_user(registry, env, token):
+    """``(uid, lang, key_id, last_used)`` of an API key, looked up in ``env``'s transaction
+    (a GET reads it in its own transaction: one BEGIN/COMMIT less per request); 401 for an
+    unknown key, 429 past the rate limit."""
+    found = env["res.users"].sudo().api_key_lookup(token)
+    uid = found[1] if found else None
+    if not uid or uid == SUPERUSER_ID:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "The API key is unknown, revoked or expired, or its user archived",
+        )
+    key_id, _uid, last_used, lang = found
+    check_rate(registry, ("key", key_id))
+    return uid, lang, key_id, last_used
+
+
 def authenticate(registry):
     """The user id and language of this request; 401 without valid credentials."""
-    header = request.headers.get("Authorization")
-    if header is not None:
-        scheme, _, token = header.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not _KEY.match(token):
-            raise ApiError(401, "unauthorized", "Send an API key: Authorization: Bearer <key>")
+    token = bearer_token()
+    if token is not None:
+        # Changes authenticate in a read transaction of their own: a request with a bad key
+        # must not take SQLite's write lock.
         with registry.transaction(write=False) as env:
-            found = env["res.users"].sudo().api_key_lookup(token)
-        uid = found[1] if found else None
-        if not uid or uid == SUPERUSER_ID:
-            raise ApiError(
-                401,
-                "unauthorized",
-                "The API key is unknown, revoked or expired, or its user archived",
-            )
-        key_id, _uid, last_used, lang = found
-        check_rate(registry, ("key", key_id))
-        _touch_key(registry, key_id, last_used)
+            uid, lang, key_id, last_used = key_user(registry, env, token)
+        touch_key(registry, key_id, last_used)
         return uid, lang
     uid = _session_uid()
     if uid is None or uid == SUPERUSER_ID:
@@ -94,7 +113,7 @@ def _user_lang(env, uid):
 
 
 # -- last use of a key --------------------------------------------------------------------------------
-def _touch_key(registry, key_id, last_used):
+def touch_key(registry, key_id, last_used):
     """Store ``last_used`` when the stored one is a minute old or missing. The UPDATE only
     changes a row whose value is still old, so requests racing at the turn of the minute
     write once; every other request only read it, with the key, in the same query."""

@@ -56,7 +56,7 @@ def search_page(model, domain, order=None, limit=80, offset=0, count_limit=0):
     records = model._browse(ids, ids)
     if (limit is None or len(ids) < limit) and (ids or not offset):
         return records, offset + len(ids), True  # the last page: nothing to count
-    total = _count(db, count_sql, count_params)
+    total = _count(db, count_sql, count_params, model.env)
     if count_limit and total >= count_limit:
         return records, count_limit, False
     return records, total, True
@@ -148,10 +148,10 @@ class PageCache:
             *extra,
         )
 
-    def get(self, db, key):
+    def get(self, env, key):
         """``(body or None, state)``; call after the transaction's first query (the access
         version), so that SQLite's read snapshot is the one the page will be made from."""
-        state = _data_state(db)
+        state = _data_state(env.db, env)
         if state is None:
             return None, None
         scopes, token = state
@@ -181,11 +181,11 @@ def _scopes():
 
 
 # -- counts, reused while the data cannot have changed ----------------------------------------------------
-def _count(db, sql, params) -> int:
+def _count(db, sql, params, env=None) -> int:
     """The result of a COUNT query, taken from the last identical query when no data can
     have changed since (same SQL text and parameters, same state of the database as seen
     by this connection); see ``_data_state``."""
-    state = _data_state(db)
+    state = _data_state(db, env)
     if state is None:
         return db.execute_sql(sql, params).fetchone()[0] or 0
     scopes, token = state
@@ -204,7 +204,7 @@ _sqlite_scopes: OrderedDict = OrderedDict()  # id(connection) -> (connection, sc
 _MAX_CONNECTIONS = 64
 
 
-def _data_state(db):
+def _data_state(db, env=None):
     """``(cache scopes, token)``: equal tokens in one scope mean the same data, or None.
 
     PostgreSQL: the transaction's snapshot (``xmin:xmax:xip``): two identical snapshots see
@@ -214,13 +214,18 @@ def _data_state(db):
     SQLite: ``PRAGMA data_version`` (changes by other connections, fixed for the read
     transaction, which the search query has already opened) with the connection's
     ``total_changes`` (its own changes), per connection.
+    With ``env``, PostgreSQL's snapshot is the one taken with the access version at the
+    start of the transaction (``core.access``), for read-only requests.
     """
     from .db import is_postgres
 
     if is_postgres(db):
-        snapshot, own = db.execute_sql(
-            "SELECT txid_current_snapshot()::text, txid_current_if_assigned()"
-        ).fetchone()
+        taken = getattr(env.state, "pg_snapshot", None) if env is not None else None
+        if taken is None:
+            taken = db.execute_sql(
+                "SELECT txid_current_snapshot()::text, txid_current_if_assigned()"
+            ).fetchone()
+        snapshot, own = taken
         return None if own is not None else (_pg_scopes, snapshot)
     conn = db.connection()
     version = conn.execute("PRAGMA data_version").fetchone()[0]
