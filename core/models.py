@@ -332,9 +332,10 @@ class Model(metaclass=MetaModel):
         elif field.type == "binary":
             self._fetch_binary(field, batch)
 
-    def _fetch_columns(self, ids):
-        """Load every stored column of the records in one query (SQL built once per model)."""
-        names, select_sql, converters = self._fetch_plan()
+    def _fetch_columns(self, ids, only=None):
+        """Load every stored column of the records (or the ``only`` ones) in one query; the
+        SQL is built once per model and set of columns."""
+        names, select_sql, converters = self._fetch_plan(only)
         cache = self.env.state.cache
         fcaches = [cache.setdefault(self._fields[name], {}) for name in names]
         db = self._table._meta.database
@@ -352,12 +353,21 @@ class Model(metaclass=MetaModel):
                     fcache[id_] = value
 
     @classmethod
-    def _fetch_plan(cls):
-        """(column names, SELECT ... WHERE id IN, [(index, converter)]) of this final class."""
-        plan = cls.__dict__.get("_fetch_plan_cache")
+    def _fetch_plan(cls, only=None):
+        """(column names, SELECT ... WHERE id IN, [(index, converter)]) of this final class,
+        for all stored columns or ``id`` and the ``only`` ones."""
+        plans = cls.__dict__.get("_fetch_plan_cache")
+        if plans is None:
+            plans = cls._fetch_plan_cache = {}
+        key = None if only is None else frozenset(only)
+        plan = plans.get(key)
         if plan is None:
             table = cls._table
-            names = [f.name for f in cls._fields.values() if f.stored_column]
+            names = [
+                f.name
+                for f in cls._fields.values()
+                if f.stored_column and (key is None or f.name == "id" or f.name in key)
+            ]
             columns = [table._meta.fields[name] for name in names]
             quoted = ", ".join('"' + column.column_name + '"' for column in columns)
             sql = f'SELECT {quoted} FROM "{table._meta.table_name}" WHERE "id" IN'
@@ -367,8 +377,7 @@ class Model(metaclass=MetaModel):
                 if cls._fields[name].type
                 in ("date", "datetime", "monetary", "boolean", "json", "binary")
             ]
-            plan = (names, sql, converters)
-            cls._fetch_plan_cache = plan
+            plan = plans[key] = (names, sql, converters)
         return plan
 
     def _fetch_one2many(self, field, ids):
@@ -573,7 +582,11 @@ class Model(metaclass=MetaModel):
         records = self.with_context(active_test=False)
         ids = self.ids
         if ids:
-            records._browse(tuple(ids))._fetch_columns(ids)
+            # Only the columns asked for when few are: a list or a board reads a handful of
+            # a wide model's columns for thousands of rows.
+            stored = [n for n in names if self._fields[n].stored_column]
+            only = stored if fields is not None and len(stored) < 8 else None
+            records._browse(tuple(ids))._fetch_columns(ids, only)
         columns = [self._read_column(records, ids, self._fields[name]) for name in names]
         return [
             {
