@@ -1,18 +1,19 @@
-"""One page of a REST search and its total, with the compiled SQL cached per process.
+"""One page of a REST search and its total, cheaply: cached SQL, reused counts and pages.
 
-Building a ``core.domain.Query`` and letting peewee compile it costs more than running the
-resulting SQL on a page of 80 rows, and list requests repeat the same domain over and over.
-``search_page`` therefore keeps the SQL text and parameters of the search and of the count
-per (registry build, model, user, access version, domain, rules, order, limit, offset,
-active filter), and reuses the result of a count while the database cannot have changed
-(``_data_state``): a list is usually paged through and reloaded far more often than the
-table changes, and counting every matching row is most of what a page costs. Only queries whose SQL depends on nothing else are cached: every term of
-the domain and of the user's record rules names a plain stored field of the model itself
-(no path through a relation, no many2one compared by name, no x2many, no hierarchy), and
-the order names no many2one (ordering by one joins the target through its rules). Anything
-else goes through the ORM as before. Access checks are unchanged: the model right is
-checked on every call, field groups are part of the key through the access version, and
-the ids found are registered as rule-checked exactly as ``Model._search`` does.
+- Building a ``core.domain.Query`` and letting peewee compile it costs more than running the
+  SQL on a page of 80 rows, and lists repeat the same domain over and over: the SQL text and
+  parameters of the page and of its count are kept per (registry build, model, user, access
+  version, domain, evaluated rules, order, limit, offset, active filter), for queries whose
+  SQL depends on nothing else: every term of the domain and of the rules names a plain
+  stored field of the model (no path through a relation, no many2one compared by name, no
+  x2many, no hierarchy) and the order names no many2one (those embed other models' rules).
+- Counting every matching row is most of what a page costs, and a list is reloaded far more
+  often than its table changes: the result of a count is reused while the database cannot
+  have changed since (``_data_state``). ``PageCache`` does the same for whole list pages.
+
+Access checks are unchanged: the model right is checked on every call, field groups are
+part of the keys through the access version, and the ids found are registered as
+rule-checked exactly as ``Model._search`` does.
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ def _count(db, sql, params, env=None) -> int:
     return total
 
 
-_pg_scopes = _scopes()  # one snapshot means the same data on every connection
+_pg_scopes: OrderedDict = OrderedDict()  # (database, host, port) -> scopes
 _sqlite_scopes: OrderedDict = OrderedDict()  # id(connection) -> (connection, scopes)
 _MAX_CONNECTIONS = 64
 
@@ -226,7 +227,18 @@ def _data_state(db, env=None):
                 "SELECT txid_current_snapshot()::text, txid_current_if_assigned()"
             ).fetchone()
         snapshot, own = taken
-        return None if own is not None else (_pg_scopes, snapshot)
+        if own is not None:
+            return None
+        # Databases of one server share transaction ids, so snapshots: one scope each.
+        params = db.connect_params
+        where = (db.database, params.get("host"), params.get("port"))
+        with _lock:
+            scopes = _pg_scopes.get(where)
+            if scopes is None:
+                scopes = _pg_scopes[where] = _scopes()
+                while len(_pg_scopes) > _MAX_CONNECTIONS:
+                    _pg_scopes.popitem(last=False)
+        return scopes, snapshot
     conn = db.connection()
     version = conn.execute("PRAGMA data_version").fetchone()[0]
     with _lock:
