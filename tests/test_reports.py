@@ -115,7 +115,14 @@ def test_the_web_route_prints_for_the_signed_in_user_only(world):
     assert client.get("/report/base.record_summary/x.pdf?model=acc.lead").status_code in (400, 404)
     assert client.get(f"/report/base.record_summary/{a1}.pdf").status_code == 400
     nogroup = _signed_in(world, "nogroup")
-    assert nogroup.get(f"/report/base.record_summary/{a1}.pdf?model=acc.lead").status_code == 403
+    refused = nogroup.get(f"/report/base.record_summary/{a1}.pdf?model=acc.lead")
+    assert refused.status_code == 403 and b"A first deal" not in refused.data
+    assert refused.get_data(as_text=True).strip() == "You may not read these records"
+    with world.registry.transaction() as env:
+        env["res.users"].sudo().browse(world.uids["sales_a"]).write({"lang": "ru"})
+    hidden = client.get(f"/report/base.record_summary/{b1}.pdf?model=acc.lead")
+    assert hidden.status_code == 404
+    assert "недоступны" in hidden.get_data(as_text=True)
 
 
 def test_the_report_speaks_the_users_language(world):
