@@ -446,7 +446,7 @@ def test_a_lost_database_connection_is_replaced(open_db, db_kind):
     """PostgreSQL restarted under a worker: the job's retry connects afresh."""
     if db_kind != "postgresql":
         pytest.skip("PostgreSQL only")
-    from conftest import _pg_connect
+    from tests.conftest import _pg_connect
 
     registry = open_db("fx_jobs")
     assert logs(registry) == []  # this thread's connection is open

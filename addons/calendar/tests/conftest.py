@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.addon_fixtures import databases, db_kind, make_config, make_user, shipped
+
 
 @pytest.fixture
 def calendar(shipped):

@@ -1,17 +1,15 @@
-"""Fixtures for the shipped addons' tests: the project's database fixtures (tests/conftest.py)
-and an AddonManager over the shipped addons on a fresh database of each kind."""
+"""Fixtures for the shipped addons' tests, which their ``tests/conftest.py`` import: the
+project's database fixtures (tests/conftest.py) and an AddonManager over the shipped addons
+on a fresh database of each kind.
 
-import sys
-from pathlib import Path
+Not a conftest.py in ``addons/``: pytest would put ``addons/`` on ``sys.path``, and the
+``calendar`` addon would then shadow the standard library's ``calendar`` module.
+"""
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from core.modules import AddonManager  # noqa: E402
-from tests import conftest as project  # noqa: E402
+from core.modules import AddonManager
+from tests import conftest as project
 
 # The project's fixtures, shared by name: a fresh database per test, SQLite and PostgreSQL.
 databases, db_kind, make_config = project.databases, project.db_kind, project.make_config
