@@ -286,13 +286,21 @@ def form(env, model_name, record_id=None):
         tz = env.context.get("tz")
         for key, value in request.args.items():
             name = key[8:]
-            if key.startswith("default_") and name in model._fields:
-                if model._fields[name].type == "datetime":
+            if key.startswith("default_") and name in model._fields and value != "":
+                if model._fields[name].type == "many2one":
+                    if not value.isdigit():
+                        continue
+                    target = env[model._fields[name].comodel_name].browse([int(value)])
+                    value = (int(value), target._display_names().get(int(value)))
+                elif model._fields[name].type == "datetime":
                     try:  # the calendar's slots are local times
                         value = D.to_utc(datetime.datetime.fromisoformat(value), tz)
                     except ValueError:
                         continue
                 data["values"][name] = value
+                data.setdefault("hidden_defaults", {})[name] = D.editable_value(
+                    model._fields[name], value, tz
+                )
     history = D.chatter(data["record"], lang) if record_id else []
     attachments = []
     if record_id:
@@ -513,17 +521,11 @@ def kanban_more(env, model_name):
         offset = int(request.args.get("offset") or 0)
     except ValueError as exc:
         raise PageError(400, "offset must be a whole number") from exc
-    views = g.registry.views
-    lang = current_lang()
-    cards = D.kanban_more(
-        env, views, model_name, key, offset, request.args, _action(model_name), lang
+    action = _action(model_name)
+    cards, cols = D.kanban_more(
+        env, g.registry.views, model_name, key, offset, request.args, action, current_lang()
     )
-    cols = D.list_columns(
-        env[model_name], D._CardView(views.get(model_name, "kanban").fields), lang
-    )
-    return Response(
-        D.cards_html(cards, cols, model_name, _action(model_name)), mimetype="text/html"
-    )
+    return Response(D.cards_html(cards, cols, model_name, action), mimetype="text/html")
 
 
 @bp.route("/web/<model_name>/<int:record_id>/note", methods=["POST"])

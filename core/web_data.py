@@ -384,7 +384,9 @@ def list_groups(model, domain, groupby, sums, lang):
 def kanban_board(env, views, model_name, params, action=None, lang="en"):
     """Columns of a kanban view: every stage (folded ones too), counts, sums, first cards."""
     model = env[model_name]
-    view = views.get(model_name, "kanban")
+    view = views.get(
+        model_name, "kanban", (action.view_ids or {}).get("kanban") if action else None
+    )
     search_view = views.get(model_name, "search")
     domain = search_domain(env, search_view, params, action)
     field = model._fields[view.group_by]
@@ -464,13 +466,23 @@ class _CardView:
         self.fields = fields
 
 
-def kanban_more(env, views, model_name, key, offset, params, action=None, lang="en", limit=20):
-    """The next cards of one kanban column (load more)."""
+def kanban_view(views, model_name, action=None):
+    """The kanban view an action names, else the model's."""
+    return views.get(
+        model_name, "kanban", (action.view_ids or {}).get("kanban") if action else None
+    )
+
+
+def kanban_more(env, views, model_name, key, offset, params, action=None, lang="en"):
+    """The next cards of one kanban column (load more): ``(cards, card columns)``."""
     model = env[model_name]
-    view = views.get(model_name, "kanban")
+    view = kanban_view(views, model_name, action)
     domain = search_domain(env, views.get(model_name, "search"), params, action)
-    records = model.search(_and(domain, [(view.group_by, "=", key)]), limit=limit, offset=offset)
-    return read_rows(records, list_columns(model, _CardView(view.fields), lang), lang)
+    records = model.search(
+        _and(domain, [(view.group_by, "=", key)]), limit=view.limit, offset=offset
+    )
+    cols = list_columns(model, _CardView(view.fields), lang)
+    return read_rows(records, cols, lang), cols
 
 
 # -- form -----------------------------------------------------------------------------------------
@@ -531,6 +543,11 @@ def form_page(env, views, model_name, record_id, lang="en", view_id=None):
                 continue  # no right to read them: no button
             smart.append({"button": button, "count": count})
     return {"view": view, "values": values, "lines": lines, "smart": smart, "record": record}
+
+
+def form_field_names(view) -> set:
+    """The names of the fields a form shows, at any depth."""
+    return {f.name for f in iter_fields(view.body)}
 
 
 def _default_line_columns(comodel):

@@ -16,7 +16,7 @@ MODES = ("day", "week", "month")
 
 def page_data(env, views, model_name, kind, params, action, lang):
     domain = D.search_domain(env, views.get(model_name, "search"), params, action)
-    view = views.get(model_name, kind)
+    view = views.get(model_name, kind, (action.view_ids or {}).get(kind) if action else None)
     if kind == "graph":
         return graph(env, model_name, view, domain, params, lang)
     if kind == "pivot":

@@ -467,3 +467,23 @@ def test_times_are_shown_and_typed_in_the_users_time_zone(web):
     assert 'value="2026-12-02T10:00"' in form
     week = client.get("/web/fxw.deal?view=calendar&mode=week&date=2026-12-02").text
     assert re.search(r'data-slot="2026-12-02T10:00"[^>]*>\s*<a class="event"', week)
+
+
+def test_kanban_columns_show_twenty_cards_then_load_more(web):
+    app, registry, _users = web
+    add_deals(registry, "anna", 100)  # 25 in each of the four stages
+    client = signed_in(app, "anna")
+    with registry.transaction(write=False) as env:
+        new = env.ref("fx_web.stage_new").id
+        in_new = (
+            env["fxw.deal"]
+            .sudo()
+            .search_count([("stage_id", "=", new), ("user_id.login", "=", "anna")])
+        )
+    assert in_new > 20
+    board = client.get("/web/fxw.deal?view=kanban").text
+    column = board.split(f'data-key="{new}"')[1].split("</section>")[0]
+    assert column.count('class="card"') == 20
+    more = client.get(f"/web/fxw.deal/kanban_more?key={new}&offset=20")
+    assert more.status_code == 200
+    assert more.text.count('class="card"') == in_new - 20

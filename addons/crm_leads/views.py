@@ -71,6 +71,7 @@ def declarations():
             "crm.lead",
             header=[
                 V.Button("action_start", "Start working", invisible=NOT_NEW_LEAD),
+                V.Button("action_schedule_activity", "Schedule activity", kind="secondary"),
                 V.Button("action_convert", "Convert", invisible=NOT_OPEN_LEAD),
                 V.Button("action_set_won", "Mark won", invisible=NOT_OPEN_DEAL),
                 V.Button(

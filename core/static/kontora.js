@@ -121,7 +121,9 @@
     });
   }
 
-  async function saveForm(form) {
+  // ``navigate``: reload (or open the new record) after saving; a button that saves first
+  // navigates itself afterwards, and two navigations at once would cancel each other.
+  async function saveForm(form, navigate = true) {
     const model = form.dataset.model, id = form.dataset.id;
     const values = changedValues(form);
     if (id && !Object.keys(values).length) return true;
@@ -146,7 +148,8 @@
     }
     if (!id) { location.href = r.data.url; return true; }
     form.dataset.writeDate = r.data.write_date || "";
-    location.reload();
+    form._initial = snapshot(form);
+    if (navigate) location.reload();
     return true;
   }
 
@@ -181,7 +184,7 @@
     $("[data-discard]", form).addEventListener("click", () => location.reload());
     $$("[data-call]").forEach((button) => button.addEventListener("click", async () => {
       if (button.dataset.confirm && !confirm(button.dataset.confirm)) return;
-      if (form.dataset.id && Object.keys(changedValues(form)).length && !(await saveForm(form))) return;
+      if (form.dataset.id && Object.keys(changedValues(form)).length && !(await saveForm(form, false))) return;
       const r = await post(`/web/${form.dataset.model}/${form.dataset.id}/call/${button.dataset.call}`, {});
       if (!r.ok) { flash(errorText(r)); return; }
       location.href = r.data.url || location.href;

@@ -206,6 +206,15 @@ class Lead(Model):
         return result
 
     # -- pipeline ---------------------------------------------------------------------------------------
+    def action_schedule_activity(self):
+        """Open a new activity (a call, a meeting, a task) about this lead or deal."""
+        self.ensure_one()
+        partner = self.partner_id.id or ""
+        return {
+            "url": f"/web/mail.activity/new?default_res_model=crm.lead&default_res_id={self.id}"
+            f"&default_user_id={self.env.uid}&default_partner_id={partner}"
+        }
+
     def action_set_won(self):
         """Move the deals to the won stage."""
         stage = self.env["crm.stage"].sudo().search([("is_won", "=", True)], limit=1)
