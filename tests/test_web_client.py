@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import html
 import io
 import logging
@@ -36,7 +37,7 @@ def web(make_config):
                 for i in range(3)
             ]
         )
-        deals[0].write({"name": XSS})
+        deals[0].write({"name": XSS, "date_start": datetime.datetime(2026, 12, 2, 9, 0)})
     return create_app(config), registry, users
 
 
@@ -99,6 +100,9 @@ def test_names_render_as_text_in_every_view(web):
         f"/web/fxw.deal/{first}",
         "/web/fxw.deal?view=pivot&row=name",
         "/web/fxw.deal?view=graph&groupby=name",
+        "/web/fxw.deal?view=calendar&mode=week&date=2026-12-02",
+        "/web/fxw.deal?view=calendar&mode=month&date=2026-12-02",
+        "/web/fxw.deal?view=list&groupby=name",
     ):
         page = client.get(url).text
         assert XSS not in page, url
