@@ -348,34 +348,43 @@ def list_page(env, views, model_name, params, action=None, lang="en"):
 
 
 def list_groups(model, domain, groupby, sums, lang):
-    """Groups of the first grouping with counts and subtotals (sub-groups for the next ones)."""
+    """Groups of the first grouping with counts and subtotals, nested by the next ones: one
+    ``read_group`` per level (not per group), nested here by the keys of the levels above."""
     aggregates = ["__count", *[f"{s}:sum" for s in sums]]
-    rows = model.read_group(domain, groupby[:1], aggregates, limit=500)
-    spec = groupby[0]
+    depth = 1
+    while depth < len(groupby) and ":" not in groupby[depth - 1]:
+        depth += 1  # a date grouping has no per-value domain to nest under
+    children: dict = {}
+    for level in range(depth, 0, -1):
+        specs = groupby[:level]
+        for row in model.read_group(domain, specs, aggregates, limit=2000):
+            keys = tuple(_group_key(model, spec, row[spec], lang)[0] for spec in specs)
+            parent_domain = _and(
+                domain,
+                *[[(spec, "=", key)] for spec, key in zip(specs[:-1], keys[:-1], strict=True)],
+            )
+            key, title = _group_key(model, specs[-1], row[specs[-1]], lang)
+            spec = specs[-1]
+            children.setdefault(keys[:-1], []).append(
+                {
+                    "key": key,
+                    "title": title,
+                    "count": row["__count"],
+                    "sums": {s: display(model._fields[s], row[f"{s}:sum"], lang) for s in sums},
+                    "domain": _and(parent_domain, [(spec, "=", key)]) if ":" not in spec else None,
+                    "sub": children.get(keys) if level < depth else None,
+                }
+            )
+    return children.get((), [])[:500]
+
+
+def _group_key(model, spec, value, lang):
+    """``(key, title)`` of a group's value: a many2one's id and name, a date's ISO text."""
     field = model._fields[spec.split(":")[0]]
-    groups = []
-    for row in rows:
-        value = row[spec]
-        if field.type == "many2one":
-            key = value[0] if value else None
-            title = value[1] if value else None
-        else:
-            key = value.isoformat() if hasattr(value, "isoformat") else value
-            title = display(field, value, lang) if value is not None else None
-        sub_domain = _and(domain, [(spec.split(":")[0], "=", key)]) if ":" not in spec else None
-        groups.append(
-            {
-                "key": key,
-                "title": title,
-                "count": row["__count"],
-                "sums": {s: display(model._fields[s], row[f"{s}:sum"], lang) for s in sums},
-                "domain": sub_domain,
-                "sub": list_groups(model, sub_domain, groupby[1:], sums, lang)
-                if len(groupby) > 1 and sub_domain is not None
-                else None,
-            }
-        )
-    return groups
+    if field.type == "many2one":
+        return (value[0], value[1]) if value else (None, None)
+    key = value.isoformat() if hasattr(value, "isoformat") else value
+    return key, display(field, value, lang) if value is not None else None
 
 
 # -- kanban ---------------------------------------------------------------------------------------
@@ -384,9 +393,7 @@ def list_groups(model, domain, groupby, sums, lang):
 def kanban_board(env, views, model_name, params, action=None, lang="en"):
     """Columns of a kanban view: every stage (folded ones too), counts, sums, first cards."""
     model = env[model_name]
-    view = views.get(
-        model_name, "kanban", (action.view_ids or {}).get("kanban") if action else None
-    )
+    view = kanban_view(views, model_name, action)
     search_view = views.get(model_name, "search")
     domain = search_domain(env, search_view, params, action)
     field = model._fields[view.group_by]

@@ -491,3 +491,15 @@ def test_kanban_columns_show_twenty_cards_then_load_more(web):
     more = client.get(f"/web/fxw.deal/kanban_more?key={new}&offset=20")
     assert more.status_code == 200
     assert more.text.count('class="card"') == in_new - 20
+
+
+def test_nested_groups_cost_one_query_per_level_not_per_group(web):
+    app, registry, _users = web
+    admin = signed_in(app, "admin")
+    url = "/web/fxw.deal?view=list&groupby=stage_id&groupby=user_id"
+    admin.get(url)
+    before = queries(lambda: admin.get(url))
+    add_deals(registry, "anna", 8)  # deals in every stage: more first-level groups
+    page = admin.get(url).text
+    assert page.count('class="group depth0"') == 4 and page.count('class="group depth1"') >= 5
+    assert queries(lambda: admin.get(url)) == before
