@@ -13,6 +13,26 @@ at least once: receivers should ignore a ``delivery_id`` they have already proce
 The hooks run on every change of every model, so they are cheap when there is nothing to do:
 the active webhooks are read once per transaction (one query, kept in ``env.state``) and a
 model without a webhook costs a dictionary look-up.
+
+Lost jobs. The job queue is not the database: the delivery row commits with the change and
+its job is queued just after, so a process that dies in between, or a queue file or Redis
+that is lost, leaves the row ``pending`` with no job to send it. Every 5 minutes the
+``webhook.requeue`` job (and ``kontora webhooks requeue``) queues a job again for each
+pending delivery whose ``next_attempt`` (its creation time if it has none) is more than
+``REQUEUE_GRACE`` (15 minutes) in the past. A delivery whose job merely waits in the queue,
+or runs a slow request (at most 5 minutes), is due at ``next_attempt`` and is picked up well
+within that time, so it is not doubled; should a backlog ever outlast the grace, the second
+job finds the delivery sent (or locked by the first) and does nothing, or at worst makes its
+tries come sooner. The rows are claimed by one conditional ``UPDATE ... RETURNING`` per
+batch that moves their ``next_attempt`` to now, so two sweeps at once (two workers, a worker
+and the command) queue each delivery once, and one whose new job is lost as well is found
+again after the grace.
+
+Pruning. Once a day the ``webhook.prune`` job (and ``kontora webhooks prune [--days N]``)
+deletes ``sent`` and ``failed`` deliveries whose last change (``write_date``: sent, or given
+up) is older than ``webhooks.keep_days`` days (30 by default; 0 keeps them forever), 1000 rows
+per transaction. Pending deliveries are never deleted. It is maintenance: rows go with one
+``DELETE`` per batch, not through ``unlink()``, so no ``record_deleted`` event is sent.
 """
 
 from __future__ import annotations
@@ -33,8 +53,8 @@ from decimal import Decimal
 from urllib.parse import unquote, urlsplit
 
 from core import api, fields
-from core.exceptions import ValidationError
-from core.jobs import Job, JobFailed
+from core.exceptions import KontoraError, ValidationError
+from core.jobs import Job, JobFailed, crontab
 from core.models import Model, utcnow
 from core.plugins import hookimpl
 
@@ -50,6 +70,11 @@ RETRY_DELAY = 60  # seconds before the first retry; doubled after each further f
 ERROR_LENGTH = 1000  # last_error is cut to this many characters
 RESPONSE_SNIPPET = 200  # characters of a refusing server's answer kept in last_error
 USER_AGENT = "Kontora-Webhook/1"
+REQUEUE_GRACE = datetime.timedelta(minutes=15)  # overdue by this much: its job was lost
+REQUEUE_BATCH = 500  # deliveries claimed (and queued) per transaction by the sweep
+PRUNE_BATCH = 1000  # deliveries deleted per transaction
+KEEP_DAYS = 30  # webhooks.keep_days when the configuration does not say
+MAX_KEEP_DAYS = 36500
 
 # Registries whose database is known to have the ir_webhook table (one made before the
 # webhooks existed gets it when base is upgraded; until then the hooks do nothing).
@@ -252,9 +277,7 @@ def _active_webhooks(env) -> dict:
     registry = env.registry
     table = registry.tables["ir.webhook"]
     found = {}
-    if registry not in _READY and table.table_exists():
-        _READY.add(registry)
-    if registry in _READY:  # else base is not upgraded yet: no table, no webhooks
+    if _tables_ready(registry):  # else base is not upgraded yet: no table, no webhooks
         query = table.select(
             table.id,
             table.model,
@@ -279,6 +302,12 @@ def _active_webhooks(env) -> dict:
     # forget the webhooks then, so that the next operation reads current ones.
     env.on_commit(lambda: setattr(state, "webhooks", None))
     return found
+
+
+def _tables_ready(registry) -> bool:
+    if registry not in _READY and registry.tables["ir.webhook"].table_exists():
+        _READY.add(registry)
+    return registry in _READY
 
 
 def _queue_deliveries(env, model, event, ids, records, hooks, changed):
@@ -392,6 +421,115 @@ def deliver_job(env, delivery_id):
     return outcome
 
 
+# -- maintenance: lost jobs and the size of the log -------------------------------------------------
+
+
+def requeue_lost(registry, grace=REQUEUE_GRACE, now=None, batch=REQUEUE_BATCH) -> int:
+    """Queue a ``webhook.deliver`` job again for every pending delivery whose next attempt
+    (or creation, if it has none) is more than ``grace`` in the past; return how many.
+
+    Each batch is claimed in its own transaction by one conditional UPDATE that sets the
+    rows' ``next_attempt`` to ``now``, and their jobs are queued once it commits: concurrent
+    sweeps claim disjoint rows, and a delivery whose new job is lost as well is overdue again
+    after ``grace``. A queue that cannot be reached raises (the claimed rows are found again
+    by a later sweep) instead of being counted as done.
+    """
+    if not _tables_ready(registry):
+        return 0
+    now = now or utcnow()
+    cutoff = now - grace
+    total = 0
+    while True:
+        with registry.transaction(su=True) as env:
+            ids = _claim_overdue(env, cutoff, now, batch)
+        for delivery_id in ids:
+            registry.jobs.enqueue("webhook.deliver", delivery_id=delivery_id)
+        total += len(ids)
+        if len(ids) < batch:
+            break
+    if total:
+        _logger.warning(
+            "re-queued %d webhook deliveries whose jobs were lost (overdue by more than %s)",
+            total,
+            grace,
+        )
+    return total
+
+
+def _claim_overdue(env, cutoff, now, limit) -> list[int]:
+    """Move the next attempt of up to ``limit`` overdue pending deliveries to ``now``; their
+    ids. The conditions are repeated outside the sub-select: a row another sweep claimed
+    meanwhile (PostgreSQL re-checks a row it waited for) no longer matches and is skipped."""
+    table = env.registry.tables["ir.webhook.delivery"]
+    overdue = (table.state == "pending") & (
+        (table.next_attempt < cutoff)
+        | (table.next_attempt.is_null() & (table.create_date < cutoff))
+    )
+    candidates = table.select(table.id).where(overdue).order_by(table.id).limit(limit)
+    query = (
+        table.update({table.next_attempt: now, table.write_date: utcnow(precise=True)})
+        .where(table.id.in_(candidates) & overdue)
+        .returning(table.id)
+    )
+    return sorted(row[0] for row in query.tuples().execute())
+
+
+def keep_days(config) -> int:
+    """``webhooks.keep_days`` of a configuration (0: keep the log forever)."""
+    return KEEP_DAYS if config is None else int(config.get("webhooks.keep_days", KEEP_DAYS))
+
+
+def prune_deliveries(registry, days=None, now=None, batch=PRUNE_BATCH) -> int:
+    """Delete sent and failed deliveries last changed more than ``days`` days ago (default:
+    ``webhooks.keep_days``; 0 deletes nothing), ``batch`` rows per transaction; return how
+    many. Pending deliveries are never deleted."""
+    if days is None:
+        days = keep_days(getattr(registry, "config", None))
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= MAX_KEEP_DAYS:
+        raise KontoraError(f"days to keep: expected a whole number from 0 to {MAX_KEEP_DAYS}")
+    if days == 0 or not _tables_ready(registry):
+        return 0
+    cutoff = (now or utcnow()) - datetime.timedelta(days=days)
+    table = registry.tables["ir.webhook.delivery"]
+    old = table.state.in_(["sent", "failed"]) & (
+        (table.write_date < cutoff) | (table.write_date.is_null() & (table.create_date < cutoff))
+    )
+    total = 0
+    while True:
+        with registry.transaction(su=True) as env:
+            candidates = table.select(table.id).where(old).order_by(table.id).limit(batch)
+            query = table.delete().where(table.id.in_(candidates) & old).returning(table.id)
+            ids = [row[0] for row in query.tuples().execute()]
+            _forget_references(env, ids)
+        total += len(ids)
+        if len(ids) < batch:
+            break
+    if total:
+        _logger.info("pruned %d webhook deliveries older than %d days", total, days)
+    return total
+
+
+def _forget_references(env, ids):
+    """What ``unlink()`` would delete with the rows: their external ids and attachments."""
+    if not ids:
+        return
+    tables = env.registry.tables
+    for name in ("ir.model.data", "ir.attachment"):
+        other = tables[name]
+        column = other.model if name == "ir.model.data" else other.res_model
+        other.delete().where((column == "ir.webhook.delivery") & other.res_id.in_(ids)).execute()
+
+
+def requeue_job(env):
+    """``webhook.requeue``, every 5 minutes: see :func:`requeue_lost`."""
+    return requeue_lost(env.registry)
+
+
+def prune_job(env):
+    """``webhook.prune``, daily at 03:10 UTC: see :func:`prune_deliveries`."""
+    return prune_deliveries(env.registry)
+
+
 JOBS = [
     Job(
         "webhook.deliver",
@@ -401,6 +539,10 @@ JOBS = [
         retry_backoff=2,
         transaction=False,
     ),
+    # Both open their own short transactions (one per batch): SQLite's write lock is let go
+    # between batches, and the queued jobs go out as each batch commits.
+    Job("webhook.requeue", requeue_job, periodic=crontab(minute="*/5"), transaction=False),
+    Job("webhook.prune", prune_job, periodic=crontab(minute="10", hour="3"), transaction=False),
 ]
 
 
