@@ -13,6 +13,7 @@ import uuid
 
 from .db import is_postgres
 from .exceptions import AccessError, DomainError
+from .registry import VERSION_KEY as REGISTRY_VERSION_KEY
 
 ACCESS_VERSION_KEY = "base.access_version"
 OPERATIONS = {
@@ -41,37 +42,46 @@ class AccessControl:
     def _cache(self, env) -> dict:
         """Rights metadata, shared by the transactions of this process until it changes.
 
-        Each transaction reads the access version once (one small query); any change of
-        groups, memberships, access rows or rules bumps it (``bump_version``), so every
-        process reloads from its next transaction on.
+        Each transaction reads the access version once (one small query, or a few columns of
+        the caller's first query: ``state_columns``/``prime``); any change of groups,
+        memberships, access rows or rules bumps it (``bump_version``), so every process
+        reloads from its next transaction on.
         """
         cache = getattr(env.state, "access", None)
         if cache is not None:
             return cache
-        version = self._stored_version(env)
+        sql, params = self.state_columns()
+        row = self.registry.db.execute_prepared(f"SELECT {sql}", params).fetchone()
+        self.prime(env, row)
+        return env.state.access
+
+    def state_columns(self) -> tuple[str, tuple]:
+        """``(select list, parameters)`` of what a transaction reads before its first access
+        check: the access version, the registry version and, on PostgreSQL, the snapshot
+        (the REST API reuses counts and pages while it is unchanged: core.rest_search). A
+        request folds them into its own first query and hands the values to ``prime``."""
+        db = self.registry.db
+        param = db.param
+        sql = (
+            f"(SELECT value FROM ir_config_parameter WHERE key = {param}), "
+            f"(SELECT value FROM ir_config_parameter WHERE key = {param})"
+        )
+        if is_postgres(db):
+            sql += ", txid_current_snapshot()::text, txid_current_if_assigned()"
+        return sql, (ACCESS_VERSION_KEY, REGISTRY_VERSION_KEY)
+
+    def prime(self, env, values) -> str | None:
+        """Take the values of ``state_columns`` for this transaction; returns (and keeps in
+        ``env.state.stored_registry_version``) the stored registry version, text or None."""
+        version = values[0] or "0"
+        env.state.stored_registry_version = values[1]
+        if len(values) > 2:
+            env.state.pg_snapshot = (values[2], values[3])
         with self._lock:
             if self._shared.get("__version__") != version:
                 self._shared = {"__version__": version}
-            cache = env.state.access = self._shared
-        return cache
-
-    def _stored_version(self, env) -> str:
-        db = self.registry.db
-        if is_postgres(db):
-            # The transaction's snapshot comes along for free: the REST API reuses counts
-            # and pages while it is unchanged (core.rest_search), so it needs no query more.
-            row = db.execute_sql(
-                "SELECT (SELECT value FROM ir_config_parameter WHERE key = %s), "
-                "txid_current_snapshot()::text, txid_current_if_assigned()",
-                (ACCESS_VERSION_KEY,),
-            ).fetchone()
-            env.state.pg_snapshot = (row[1], row[2])
-            return row[0] or "0"
-        cursor = db.execute_sql(
-            f"SELECT value FROM ir_config_parameter WHERE key = {db.param}", (ACCESS_VERSION_KEY,)
-        )
-        row = cursor.fetchone()
-        return row[0] if row else "0"
+            env.state.access = self._shared
+        return values[1]
 
     def bump_version(self, env):
         """Rights changed in this transaction: every process reloads them after the commit."""

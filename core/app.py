@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 
 from .config import load_config
 from .exceptions import KontoraError
 from .modules import AddonManager
 from .registry import Registry
 from .reports import init_app as init_reports
+from .rest import checks_own_version
 from .rest import init_app as init_rest_api
 from .web import init_app as init_web_client
 from .web_auth import init_app as init_web_auth
 from .web_import import init_import
 from .web_settings import init_app as init_web_settings
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, the signing serializer built once per secret key
+    instead of on every request (it holds no state between uses)."""
+
+    def get_signing_serializer(self, app):
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        built = self.__dict__.get("_built")
+        if built is None or built[0] != key:
+            built = self._built = (key, super().get_signing_serializer(app))
+        return built[1]
 
 
 class RegistryHolder:
@@ -23,7 +37,9 @@ class RegistryHolder:
         self.config = config
         self._registry = None
 
-    def get(self) -> Registry:
+    def get(self, check=True) -> Registry:
+        """The registry; ``check=False`` skips the version query for a request that reads
+        the version in its own first query (REST reads with an API key: core.rest)."""
         if self._registry is None:
             manager = AddonManager(self.config)
             if not manager.installed():
@@ -31,7 +47,7 @@ class RegistryHolder:
                     f"the database {self.config.database_url} is not initialised: run `kontora init`"
                 )
             self._registry = Registry.load(self.config, manager.db)
-        else:
+        elif check:
             self._registry.reload_if_changed()
         return self._registry
 
@@ -43,13 +59,14 @@ def create_app(config=None) -> Flask:
     app.config["SECRET_KEY"] = config["server.secret_key"]
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.session_interface = SessionInterface()
     # Larger bodies are refused (413) before any form parsing; imports allow 64 MB files.
     app.config["MAX_CONTENT_LENGTH"] = 70 * 2**20
     app.extensions["kontora"] = holder = RegistryHolder(config)
 
     @app.before_request
     def open_database():
-        registry = holder.get()
+        registry = holder.get(check=not checks_own_version(request))
         g.registry = registry
         registry.db.connect(reuse_if_open=True)
 

@@ -22,6 +22,7 @@ class TransactionState:
         self.protected: dict = {}
         self.after_commit: list = []
         self.registry_changed = False
+        self.stored_registry_version = None  # as read with the access version (core.access)
         self.access = None  # rights metadata (core.access)
         self.rule_domains: dict = {}  # evaluated record rules per (uid, model, operation)
         self.readable: dict = {}  # (uid, model) -> ids a rule-filtered search returned

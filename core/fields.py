@@ -24,11 +24,16 @@ class JSONTextField(peewee.TextField):
 class MoneyColumn(peewee.DecimalField):
     """A decimal column read back with exactly its number of places (SQLite stores REAL)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quantum = Decimal(1).scaleb(-self.decimal_places)
+
     def python_value(self, value):
         if value is None:
             return None
-        quantum = Decimal(1).scaleb(-self.decimal_places)
-        return Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+        if isinstance(value, Decimal) and value.as_tuple().exponent == -self.decimal_places:
+            return value  # PostgreSQL's numeric column already has the places
+        return Decimal(str(value)).quantize(self.quantum, rounding=ROUND_HALF_UP)
 
 
 class Field:

@@ -341,7 +341,7 @@ class Model(metaclass=MetaModel):
         db = self._table._meta.database
         param = db.param
         for chunk in _chunks(list(ids), PREFETCH_MAX):
-            cursor = db.execute_sql(f"{select_sql} ({', '.join([param] * len(chunk))})", chunk)
+            cursor = db.execute_prepared(f"{select_sql} ({', '.join([param] * len(chunk))})", chunk)
             for row in cursor.fetchall():
                 if converters:
                     row = list(row)
@@ -451,8 +451,8 @@ class Model(metaclass=MetaModel):
             cache = self.env.state.cache
             real = [i for i in self._ids if not isinstance(i, F.NewId)]
             missing = [i for i in real if i not in cache.get(field, ())]
-            if missing:
-                self._fetch_columns(missing)
+            if missing:  # the name only: showing a link needs nothing else of the record
+                self._fetch_columns(missing, only=(rec_name,))
             values, target = (
                 cache.get(field, {}),
                 cache.setdefault(self._fields["display_name"], {}),
@@ -489,9 +489,18 @@ class Model(metaclass=MetaModel):
         # Names of shipped data (stages, reasons) are English in the database and
         # translated through the addons' catalogs, as labels are.
         translate = self.env.translate if getattr(rec_name, "translate", False) else None
-        for rec in allowed.sudo().with_context(active_test=False).browse(allowed._ids):
-            name = rec.display_name
-            names[rec.id] = translate(name) if translate and name else name
+        target = allowed.sudo().with_context(active_test=False)
+        field = self._fields["display_name"]
+        cache = self.env.state.cache
+        missing = [i for i in target._ids if i not in cache.get(field, ())]
+        for chunk in _chunks(missing, PREFETCH_MAX):  # in bulk, not a record at a time
+            target._browse(tuple(chunk))._compute_into_cache(field)
+        computed = cache.get(field, {})
+        for id_ in target._ids:
+            name = computed.get(id_)
+            if name is None:
+                name = target.browse(id_).display_name
+            names[id_] = translate(name) if translate and name else name
         return names
 
     def _display_name_for_read(self):

@@ -558,8 +558,13 @@ def read_registry_version(db) -> int:
             except (peewee.InterfaceError, peewee.OperationalError):
                 db.close()  # the connection is gone; the next query reconnects
         return 0
+    return parse_version(row[0] if row else None)
+
+
+def parse_version(value) -> int:
+    """The registry version from its stored text (0 when unset)."""
     try:
-        return int(row[0]) if row and row[0] else 0
+        return int(value) if value else 0
     except ValueError:  # edited by hand: treat as changed, never fail every request
         return -1
 

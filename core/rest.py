@@ -40,6 +40,7 @@ from .exceptions import (
 )
 from .export import ExportError, export_rows
 from .openapi import openapi_document
+from .registry import parse_version
 from .rest_auth import SAFE_METHODS, ApiError, authenticate, bearer_token, key_user, touch_key
 from .rest_search import PageCache, read_page, search_page
 
@@ -271,24 +272,55 @@ def _field_names(model, text):
 
 
 # -- the request wrapper -----------------------------------------------------------------------------
+class _RegistryChanged(Exception):
+    """Raised inside a read when the installed addons changed: reload and read again."""
+
+
+def checks_own_version(req) -> bool:
+    """Whether this request checks the registry version in its own first query (a read
+    with an API key, see ``api_route``), so the app need not query it beforehand."""
+    return (
+        req.method in SAFE_METHODS
+        and req.path.startswith(bp.url_prefix + "/")
+        and "Authorization" in req.headers
+    )
+
+
 def api_route(rule, methods):
     """Register a view ``view(env, **url_values)``: authentication, one transaction, errors."""
     write = not set(methods) <= SAFE_METHODS
 
     def decorate(view):
+        def keyed_read(registry, token, values):
+            # The key, the access version, the registry version and (PostgreSQL) the
+            # snapshot come in one query, in the request's own transaction, which then
+            # becomes the key's user's.
+            with registry.transaction(uid=0, write=False) as env:
+                uid, lang, key_id, last_used = key_user(registry, env, token)
+                stored = env.state.stored_registry_version
+                if stored is not None and parse_version(stored) != registry.version:
+                    raise _RegistryChanged
+                env.uid, env.context = uid, ({"lang": lang} if lang else {})
+                response = view(env, **values)
+            touch_key(registry, key_id, last_used)
+            return response
+
         @functools.wraps(view)
         def endpoint(**values):
             try:
                 registry = g.registry
                 token = bearer_token() if not write else None
                 if token is not None:
-                    # A read with an API key: the key is looked up in the request's own
-                    # transaction, which then becomes the key's user's.
-                    with registry.transaction(uid=0, write=False) as env:
-                        uid, lang, key_id, last_used = key_user(registry, env, token)
-                        env.uid, env.context = uid, ({"lang": lang} if lang else {})
-                        response = view(env, **values)
-                    touch_key(registry, key_id, last_used)
+                    for _attempt in range(3):
+                        try:
+                            response = keyed_read(registry, token, values)
+                            break
+                        except _RegistryChanged:
+                            registry.reload_if_changed()
+                    else:
+                        raise ApiError(
+                            503, "unavailable", "Addons are being installed; try again shortly"
+                        )
                 else:
                     uid, lang = authenticate(registry)
                     context = {"lang": lang} if lang else {}
@@ -352,15 +384,19 @@ def _load(schema, data, partial=False):
 def search_records(env, model):
     Model = _model(env, model)
     Model.check_access("read")
-    params = _params(S.SearchParams)
-    domain = _domain(params.get("domain"))
-    names = _field_names(Model, params.get("fields"))
     pages, key, state = _page_cache(env), None, None
-    if pages is not None and pages.cacheable(Model, names):
+    if pages is not None:
+        # A page is only kept once its parameters were valid and its fields cacheable
+        # (the key holds the registry build), so a hit needs no parsing.
         key = pages.key(env, request.query_string, (Model._name,))
         body, state = pages.get(env, key)
         if body is not None:
             return _json_response(body)
+    params = _params(S.SearchParams)
+    domain = _domain(params.get("domain"))
+    names = _field_names(Model, params.get("fields"))
+    if key is not None and not pages.cacheable(Model, names):
+        key = None
     records, total, exact = search_page(
         Model,
         domain,

@@ -51,7 +51,7 @@ def search_page(model, domain, order=None, limit=80, offset=0, count_limit=0):
             _store(_cache, key, plan, CACHE_SIZE)
     search_sql, search_params, count_sql, count_params, rules_applied = plan
     db = model.env.db
-    ids = tuple(row[0] for row in db.execute_sql(search_sql, search_params).fetchall())
+    ids = tuple(row[0] for row in db.execute_prepared(search_sql, search_params).fetchall())
     if rules_applied:
         model.env.state.readable.setdefault((model.env.uid, model._name), set()).update(ids)
     records = model._browse(ids, ids)
@@ -188,14 +188,14 @@ def _count(db, sql, params, env=None) -> int:
     by this connection); see ``_data_state``."""
     state = _data_state(db, env)
     if state is None:
-        return db.execute_sql(sql, params).fetchone()[0] or 0
+        return db.execute_prepared(sql, params).fetchone()[0] or 0
     scopes, token = state
     key = (sql, params)
     with _lock:
         found = scopes["counts"].get(key)
     if found is not None and found[0] == token:
         return found[1]
-    total = db.execute_sql(sql, params).fetchone()[0] or 0
+    total = db.execute_prepared(sql, params).fetchone()[0] or 0
     _store(scopes["counts"], key, (token, total), CACHE_SIZE)
     return total
 

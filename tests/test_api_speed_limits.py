@@ -194,3 +194,22 @@ def test_list_pages_hold_exactly_what_read_gives_for_every_model(world, login):
             if "cost" in cls._fields and login == "sales_a":
                 with pytest.raises(AccessError):
                     read_page(records, ["cost"])
+
+
+def test_a_repeated_page_costs_one_statement_and_addons_installed_elsewhere_show(
+    world, sql_log, manager
+):
+    """A read with an API key checks the key, the rights and the registry version in one
+    query; a page answered again needs nothing else. An addon installed by another
+    process is seen by the very next read."""
+    url = "/api/v1/acc.lead?order=id"
+    world.get("manager", url)
+    first = world.get("manager", url).get_data()
+    sql_log.clear()
+    assert world.get("manager", url).get_data() == first
+    assert len(sql_log) == 1 and "res_users_apikey" in sql_log[0][0], sql_log
+    assert world.get("admin", "/api/v1/fx.item").status_code == 404
+    manager.install(["fx_base"])  # the app's registry is another one, like another worker's
+    found = world.get("admin", "/api/v1/fx.item")
+    assert found.status_code == 200 and found.get_json()["count"] == 2
+

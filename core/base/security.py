@@ -312,22 +312,35 @@ class UsersSecurity(Model):
     @api.model
     def api_key_lookup(self, secret: str):
         """``(key id, user id, last_used, user's language)`` of a valid key of an active
-        user, or None."""
+        user, or None.
+
+        One query: this runs first in every API request, so it also reads what the
+        transaction's first access check needs (``AccessControl.state_columns``), which
+        leaves ``env.state.stored_registry_version`` for the caller to compare."""
         parts = (secret or "").split("_", 2)  # the random part may contain "_" itself
         if len(parts) != 3 or parts[0] != "kt":
             return None
-        # One plain query: this runs on every API request.
-        db = self.env.db
-        cursor = db.execute_sql(
-            "SELECT k.key_hash, k.expires_at, k.user_id, u.active, k.id, k.last_used, u.lang "
-            "FROM res_users_apikey k JOIN res_users u ON u.id = k.user_id "
-            f"WHERE k.prefix = {db.param} AND k.active = {db.param}",
-            (parts[1], True),
+        env = self.env
+        db = env.db
+        access = env.registry.access
+        state_sql, state_params = ("NULL", ()) if access is None else access.state_columns()
+        # The one-row left side keeps the state columns when no key matches.
+        cursor = db.execute_prepared(
+            f"SELECT {state_sql}, k.key_hash, k.expires_at, k.user_id, u.active, k.id, "
+            "k.last_used, u.lang FROM (SELECT 1 AS one) AS one "
+            "LEFT JOIN (res_users_apikey k JOIN res_users u ON u.id = k.user_id) "
+            f"ON k.prefix = {db.param} AND k.active = {db.param}",
+            (*state_params, parts[1], True),
         )
-        table = self.env.registry.tables["res.users.apikey"]
+        rows = cursor.fetchall()
+        width = len(rows[0]) - 7
+        if access is not None and getattr(env.state, "access", None) is None:
+            access.prime(env, rows[0][:width])
+        table = env.registry.tables["res.users.apikey"]
         digest = hash_secret(secret)
-        for key_hash, expires_at, user_id, active, key_id, last_used, lang in cursor.fetchall():
-            if hmac.compare_digest(key_hash, digest):
+        for row in rows:
+            key_hash, expires_at, user_id, active, key_id, last_used, lang = row[width:]
+            if key_hash is not None and hmac.compare_digest(key_hash, digest):
                 expires_at = table.expires_at.python_value(expires_at) if expires_at else None
                 if (expires_at and expires_at < utcnow()) or not active:
                     return None
