@@ -182,16 +182,17 @@ def _after_outermost(db, state, nested):
 
 
 @contextlib.contextmanager
-def transaction(registry, uid=SUPERUSER_ID, context=None, write=True, su=False):
+def transaction(registry, uid=SUPERUSER_ID, context=None, write=True, su=False, state=None):
     """One unit of work: a transaction and an environment; commit on success, else roll back.
 
     ``write=True`` takes SQLite's write lock at the start so that concurrent writers queue
     instead of failing on a lock upgrade. Inside another transaction this is a savepoint,
-    and its after-commit callbacks wait for the outermost commit.
+    and its after-commit callbacks wait for the outermost commit. ``state`` carries over
+    what a statement run just before read (e.g. the access version: core.rest).
     """
     db = registry.db
     nested = db.in_transaction()
-    env = Environment(registry, uid, context, su)
+    env = Environment(registry, uid, context, su, state)
     manager = db.write_transaction() if write and not nested else db.atomic()
     try:
         with manager:

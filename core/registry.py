@@ -408,11 +408,11 @@ class Registry:
 
         return Environment(self, SUPERUSER_ID if uid is None else uid, context, su)
 
-    def transaction(self, uid=None, context=None, write=True, su=False):
+    def transaction(self, uid=None, context=None, write=True, su=False, state=None):
         """``with registry.transaction() as env:`` one unit of work, committed at the end."""
         from .env import SUPERUSER_ID, transaction
 
-        return transaction(self, SUPERUSER_ID if uid is None else uid, context, write, su)
+        return transaction(self, SUPERUSER_ID if uid is None else uid, context, write, su, state)
 
     # -- registry versions across processes ---------------------------------------------------------
     def stored_version(self) -> int:

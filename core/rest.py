@@ -30,6 +30,7 @@ from werkzeug.routing import Map, PathConverter, Rule
 
 from . import reports
 from . import schemas as S
+from .env import Environment, TransactionState
 from .exceptions import (
     AccessError,
     ConflictError,
@@ -293,14 +294,18 @@ def api_route(rule, methods):
     def decorate(view):
         def keyed_read(registry, token, values):
             # The key, the access version, the registry version and (PostgreSQL) the
-            # snapshot come in one query, in the request's own transaction, which then
-            # becomes the key's user's.
-            with registry.transaction(uid=0, write=False) as env:
-                uid, lang, key_id, last_used = key_user(registry, env, token)
-                stored = env.state.stored_registry_version
-                if stored is not None and parse_version(stored) != registry.version:
-                    raise _RegistryChanged
-                env.uid, env.context = uid, ({"lang": lang} if lang else {})
+            # snapshot come in one statement, just before the request's transaction, which
+            # starts with what it read. The transaction opens with its first statement
+            # (core.db), so a page answered from the cache costs that one statement alone.
+            state = TransactionState()
+            uid, lang, key_id, last_used = key_user(
+                registry, Environment(registry, 0, state=state), token
+            )
+            stored = state.stored_registry_version
+            if stored is not None and parse_version(stored) != registry.version:
+                raise _RegistryChanged
+            context = {"lang": lang} if lang else {}
+            with registry.transaction(uid=uid, context=context, write=False, state=state) as env:
                 response = view(env, **values)
             touch_key(registry, key_id, last_used)
             return response

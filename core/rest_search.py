@@ -215,8 +215,12 @@ def _data_state(db, env=None):
     SQLite: ``PRAGMA data_version`` (changes by other connections, fixed for the read
     transaction, which the search query has already opened) with the connection's
     ``total_changes`` (its own changes), per connection.
-    With ``env``, PostgreSQL's snapshot is the one taken with the access version at the
-    start of the transaction (``core.access``), for read-only requests.
+    With ``env``, PostgreSQL's snapshot is the one read with the access version
+    (``core.access``): at the start of the transaction, or for a read with an API key in
+    the statement just before it. A page or count made afterwards in the transaction may
+    then include a commit that ended in between; it is only ever reused for requests whose
+    snapshot was taken before that commit ended (any later snapshot differs), which ran at
+    the same time as it.
     """
     from .db import is_postgres
 
