@@ -3,7 +3,16 @@
 The session carries two keys other parts of the web layer rely on: ``session["uid"]`` (the
 signed-in user) and ``session["csrf_token"]`` (the token every state-changing form sends
 back). Use ``session_uid()`` rather than reading ``session["uid"]`` directly: it also checks
-that the user is still active and has not changed password since signing in.
+the session against the database.
+
+Sessions are server-side (``res.users.session``, see ``core/base/sessions.py``): the signed
+cookie holds ``sid`` (the row's id) and ``skey`` (a random secret whose SHA-256 the
+database keeps), so signing out, a password change, archiving the user or an
+administrator ending the user's sessions makes a copied cookie worthless at once. A
+session unused for ``server.session_idle_days`` no longer signs in. ``auth``, an HMAC of
+the password hash, still ties the cookie to the password. The check is one query per
+request (session, user and password hash together); ``last_seen`` is written at most once
+a minute.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from flask import (
 
 from .exceptions import UserError, ValidationError
 from .i18n import translate
+from .models import utcnow
 
 bp = Blueprint("web_auth", __name__)
 _logger = logging.getLogger(__name__)
@@ -150,39 +160,67 @@ def _check_csrf():
 def _auth_hash(env, uid: int) -> str:
     """Ties a session to the password it was opened with: a new password ends other sessions."""
     credential = env["res.users.credential"].sudo().search([("user_id", "=", uid)], limit=1)
-    material = f"{uid}:{credential.password_hash if credential else ''}"
+    return _auth_of(uid, credential.password_hash if credential else "")
+
+
+def _auth_of(uid: int, password_hash: str) -> str:
+    material = f"{uid}:{password_hash or ''}"
     key = str(current_app.secret_key).encode()
     return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
 
 
+def _idle_limit():
+    from .base.sessions import idle_limit
+
+    return idle_limit(g.registry.config)
+
+
 def load_user():
-    """The session's user as ``g.user`` (id, login, name, lang), or None; a stale session ends."""
+    """The session's user as ``g.user`` (id, login, name, lang, tz), or None; a stale session
+    (revoked, expired, someone else's, archived user, changed password) ends."""
     if "user" in g:
         return g.user
     g.user = None
-    uid = session.get("uid")
-    if isinstance(uid, int):
+    uid, sid, key = session.get("uid"), session.get("sid"), session.get("skey")
+    if isinstance(uid, int) and isinstance(sid, int) and isinstance(key, str):
+        now = utcnow()
         with g.registry.transaction(write=False) as env:
-            user = env["res.users"].sudo().search([("id", "=", uid)], limit=1)  # active only
-            expected = _auth_hash(env, uid) if user else ""
-            if user and hmac.compare_digest(session.get("auth", ""), expected):
-                g.user = {
-                    "id": user.id,
-                    "login": user.login,
-                    "name": user.name,
-                    "lang": user.lang,
-                    "tz": user.tz,
-                }
+            found = env["res.users.session"].session_check(sid, uid, key, now - _idle_limit())
+        if found and hmac.compare_digest(
+            session.get("auth", ""), _auth_of(uid, found["password_hash"])
+        ):
+            g.user = {name: found[name] for name in ("id", "login", "name", "lang", "tz")}
+            _touch_session(sid, now, found["last_seen"])
     if g.user is None and "uid" in session:
         session.clear()
     g.pop("lang", None)
     return g.user
 
 
+def _touch_session(sid: int, now, last_seen):
+    """Store ``last_seen`` when the stored one is a minute old, in a short transaction of its
+    own (a GET otherwise never takes SQLite's write lock for it)."""
+    from .base.sessions import TOUCH_EVERY
+
+    if last_seen is not None and now - last_seen < TOUCH_EVERY:
+        return
+    try:
+        with g.registry.transaction() as env:
+            env["res.users.session"].session_touch(sid, now, TOUCH_EVERY)
+    except Exception:  # a busy database must not fail the request; next minute will do
+        _logger.warning("could not record the use of web session %s", sid)
+
+
 def session_uid() -> int | None:
     """The id of the signed-in user of this request, checked against the database."""
     user = load_user()
     return user["id"] if user else None
+
+
+def current_session_id() -> int | None:
+    """The ``res.users.session`` id of this request's session (after ``load_user``)."""
+    sid = session.get("sid")
+    return sid if isinstance(sid, int) and load_user() is not None else None
 
 
 def login_required(view):
@@ -200,11 +238,19 @@ def login_required(view):
     return wrapped
 
 
-def _start_session(uid: int, auth: str):
-    """A fresh session for the user (nothing of the anonymous one survives: no fixation)."""
+def _open_session(env, uid: int) -> dict:
+    """A new ``res.users.session`` row for this browser; what ``_start_session`` stores."""
+    sid, key = env["res.users.session"].session_open(
+        uid, request.remote_addr, request.headers.get("User-Agent")
+    )
+    return {"uid": uid, "auth": _auth_hash(env, uid), "sid": sid, "skey": key}
+
+
+def _start_session(opened: dict):
+    """A fresh cookie session for the user (nothing of the anonymous one survives: no
+    fixation)."""
     session.clear()
-    session["uid"] = uid
-    session["auth"] = auth
+    session.update(opened)
     session["csrf_token"] = secrets.token_urlsafe(32)
 
 
@@ -268,7 +314,7 @@ def login():
         try:
             with g.registry.transaction() as env:
                 uid = env["res.users"].authenticate(login_name, password, request.remote_addr)
-                auth = _auth_hash(env, uid) if uid else ""
+                opened = _open_session(env, uid) if uid else None
         except UserError as exc:
             wait = getattr(exc, "wait_seconds", None)
             if wait is None:
@@ -279,15 +325,22 @@ def login():
         _logger.info("sign-in refused for %r from %s", login_name, request.remote_addr)
         error = gettext("Wrong login or password.")
         return _page("auth/login.html", 401, error=error, **values)
-    _start_session(uid, auth)
+    _start_session(opened)
     _logger.info("user %s signed in from %s", uid, request.remote_addr)
     return redirect(target)
 
 
 @bp.route("/web/logout", methods=["POST"])
 def logout():
-    """End the session (the CSRF check keeps other sites from signing people out)."""
+    """End the session, here and in the database, so a copied cookie stops working too (the
+    CSRF check keeps other sites from signing people out)."""
+    uid, sid, key = session.get("uid"), session.get("sid"), session.get("skey")
+    if isinstance(uid, int) and isinstance(sid, int):
+        with g.registry.transaction() as env:
+            env["res.users.session"].session_close(sid, uid, key)
+        _logger.info("user %s signed out (session %s)", uid, sid)
     session.clear()
+    g.pop("user", None)
     return redirect(url_for("web_auth.login"))
 
 
@@ -308,8 +361,8 @@ def password():
             user = env["res.users"].sudo().browse(g.user["id"])
             uid = env["res.users"].authenticate(user.login, current, request.remote_addr)
             if uid == user.id:
-                user.set_password(new)
-                auth = _auth_hash(env, uid)
+                user.set_password(new)  # ends every session of the user, this one too
+                opened = _open_session(env, uid)
     except ValidationError as exc:
         return _page("auth/password.html", 400, error=gettext(str(exc)))
     except UserError as exc:
@@ -319,7 +372,7 @@ def password():
         return _throttled("auth/password.html", wait)
     if uid != g.user["id"]:
         return _page("auth/password.html", 400, error=gettext("The current password is wrong"))
-    _start_session(uid, auth)  # other sessions of this user end with the old password
+    _start_session(opened)  # a new session here; the others ended with the old password
     flash(gettext("Your password has been changed."))
     _logger.info("user %s changed their password", uid)
     return redirect(url_for("web.home"))

@@ -1,4 +1,5 @@
-"""Settings pages for administrators and users: addons, copying rights, one's API keys.
+"""Settings pages for administrators and users: addons, copying rights, one's API keys,
+one's web sessions (see where one is signed in, sign out the others).
 
 Everything else in Settings (users, groups, access rights, record rules, custom fields,
 companies, dictionaries, webhooks) is an ordinary model shown by the generic list and form.
@@ -10,9 +11,13 @@ import datetime
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
+from .base.sessions import idle_limit
 from .exceptions import AddonError, KontoraError
+from .formatting import format_datetime
+from .models import utcnow
 from .modules import AddonManager
 from .web import PageError, _common, page
+from .web_auth import current_lang, current_session_id
 from .web_auth import gettext as _
 
 bp = Blueprint("web_settings", __name__)
@@ -136,6 +141,88 @@ def api_keys(env):
     return render_template(
         "web/api_keys.html", keys=keys, secret=secret, title=_("API keys"), **_common(env)
     )
+
+
+@bp.route("/web/settings/sessions", methods=["GET", "POST"])
+@page(write=True)
+def sessions(env):
+    """Where the signed-in user is signed in; sign out one session or all the others."""
+    current = current_session_id()
+    Session = env["res.users.session"].sudo()
+    mine = [("user_id", "=", env.uid), ("active", "=", True)]
+    if request.method == "POST":
+        if request.form.get("others") == "1":
+            count = env.user.end_sessions(keep=current)
+            flash(_("Other sessions signed out: %(count)s.", count=count))
+        else:
+            try:
+                target = int(request.form.get("revoke") or 0)
+            except ValueError as exc:
+                raise PageError(400, "bad session id") from exc
+            found = Session.search([*mine, ("id", "=", target)])
+            if not found:
+                raise PageError(404, _("No such session."))
+            found.action_revoke()
+            flash(_("The session is signed out."))
+            if target == current:
+                return redirect(url_for("web_auth.login"))
+        return redirect(url_for("web_settings.sessions"))
+    since = utcnow() - idle_limit(g.registry.config)
+    rows = Session.search([*mine, ("last_seen", ">=", since)]).read(
+        ["create_date", "last_seen", "ip", "user_agent"]
+    )
+    lang, tz = current_lang(), g.user.get("tz")
+    listing = [
+        {
+            "id": row["id"],
+            "created": _when(row["create_date"], lang, tz),
+            "last_seen": _when(row["last_seen"], lang, tz),
+            "ip": row["ip"] or "",
+            "browser": browser_label(row["user_agent"]),
+            "user_agent": row["user_agent"] or "",
+            "current": row["id"] == current,
+        }
+        for row in rows
+    ]
+    listing.sort(key=lambda item: not item["current"])
+    return render_template(
+        "web/sessions.html", sessions=listing, title=_("My sessions"), **_common(env)
+    )
+
+
+def _when(value, lang, tz) -> str:
+    try:
+        return format_datetime(value, lang, tz)
+    except ValueError:  # an unknown time zone name: UTC
+        return format_datetime(value, lang)
+
+
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def browser_label(user_agent) -> str:
+    """``Firefox, Linux`` from a User-Agent header; the header itself when not recognised."""
+    text = user_agent or ""
+    browser = next((name for mark, name in _BROWSERS if mark in text), None)
+    system = next((name for mark, name in _SYSTEMS if mark in text), None)
+    if browser is None:
+        return text[:60] or "?"
+    return f"{browser}, {system}" if system else browser
 
 
 def init_app(app):

@@ -71,6 +71,7 @@ def test_every_model_and_route_is_forbidden_exactly_when_the_rights_say_so(world
     failures, forbidden_count, checked, printed = [], 0, 0, set()
     models = sorted(n for n, cls in world.registry.models.items() if not cls._abstract)
     assert {"acc.lead", "acc.tag", "orm.order", "res.users", "res.users.credential"} <= set(models)
+    assert {"res.users.session", "res.users.session.key"} <= set(models)
     for model in models:
         rights = {
             op: _allowed(world, login, model, op) for op in ("read", "write", "create", "unlink")
@@ -109,8 +110,12 @@ def test_every_model_and_route_is_forbidden_exactly_when_the_rights_say_so(world
         # No groups: no right anywhere in these addons, so every route of every model is 403.
         assert forbidden_count == checked
     if login == "admin":
-        # Administrators may do everything except read secrets (passwords, API keys).
-        assert not any(_allowed(world, "admin", m, "read") for m in ("res.users.credential",))
+        # Administrators may do everything except read secrets (passwords, API keys, the
+        # hashes of web session secrets) and change web sessions other than by ending them.
+        secrets = ("res.users.credential", "res.users.apikey", "res.users.session.key")
+        assert not any(_allowed(world, "admin", m, "read") for m in secrets)
+        assert _allowed(world, "admin", "res.users.session", "read")
+        assert not _allowed(world, "admin", "res.users.session", "write")
         # ... and the generic report prints a record of every model they may read.
         readable = {m for m in models if _allowed(world, "admin", m, "read")}
         assert {"acc.lead", "res.users", "orm.order"} <= printed

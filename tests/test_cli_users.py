@@ -347,6 +347,38 @@ def test_api_key_refused_for_unknown_or_archived_users(kontora, registry):
 # -- secrets stay secret ------------------------------------------------------------------------------------
 
 
+def test_logout_ends_every_web_session_of_the_user(kontora, registry, make_config, url):
+    from core.app import create_app
+
+    assert add(kontora, "alice", "alice-secret-1")[0] == 0
+    assert add(kontora, "bob", "bob-secret-1")[0] == 0
+    app = create_app(make_config(url=url, paths=[]))
+
+    def browser(login, password):
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["csrf_token"] = "t"
+        data = {"login": login, "password": password, "csrf_token": "t"}
+        assert client.post("/web/login", data=data).status_code == 302
+        return client
+
+    alice = [browser("alice", "alice-secret-1") for _ in range(2)]
+    bob = browser("bob", "bob-secret-1")
+    assert all(c.get("/").status_code == 200 for c in [*alice, bob])
+
+    assert kontora("user", "logout", "alice") == (0, "Ended 2 web sessions of alice\n", "")
+    assert [c.get("/").status_code for c in alice] == [302, 302]
+    assert [c.get("/api/v1/res.users").status_code for c in alice] == [401, 401]
+    assert bob.get("/").status_code == 200
+    assert kontora("user", "logout", "alice") == (0, "Ended 0 web sessions of alice\n", "")
+    assert kontora("user", "logout", "bob")[1] == "Ended 1 web session of bob\n"
+
+    code, _out, err = kontora("user", "logout", "nobody")
+    assert (code, one_error_line(err)) == (1, "Error: no user with login 'nobody'")
+    code, _out, err = kontora("user", "logout")
+    assert code == 2 and "Missing argument 'LOGIN'" in err
+
+
 def test_user_commands_never_show_password_hashes_even_when_logging_sql(kontora, registry, caplog):
     caplog.set_level(logging.DEBUG)
     outputs = [add(kontora, "alice", "alice-secret-1")]

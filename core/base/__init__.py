@@ -2,7 +2,7 @@
 
 from core.plugins import hookimpl
 
-from . import history, import_mapping, mail, models, security, web_models, webhook
+from . import history, import_mapping, mail, models, security, sessions, web_models, webhook
 from .webhook import record_created, record_deleted, record_written  # noqa: F401 (hooks)
 
 
@@ -11,6 +11,7 @@ def register_models():
     return [
         *models.MODELS,
         *security.MODELS,
+        *sessions.MODELS,
         *mail.MODELS,
         *history.MODELS,
         *webhook.MODELS,
@@ -21,7 +22,7 @@ def register_models():
 
 @hookimpl
 def register_jobs():
-    return [*mail.JOBS, *webhook.JOBS]
+    return [*mail.JOBS, *webhook.JOBS, *sessions.JOBS]
 
 
 @hookimpl

@@ -52,6 +52,48 @@ def declarations():
             None,
             "/web/settings/api-keys",
         ),
+        V.Menu(
+            "base.menu_my_sessions",
+            "My sessions",
+            "base.menu_settings",
+            None,
+            96,
+            None,
+            "/web/settings/sessions",
+        ),
+        # Everyone's sessions, for administrators (users see their own under My sessions).
+        V.Action(
+            "base.action_sessions", "Web sessions", "res.users.session", views=("list", "form")
+        ),
+        V.Menu(
+            "base.menu_sessions",
+            "Web sessions",
+            "base.menu_settings",
+            "base.action_sessions",
+            105,
+            groups=admin,
+        ),
+        V.ListView(
+            "res.users.session",
+            ["user_id", "create_date", "last_seen", "ip", "user_agent", "active"],
+        ),
+        V.FormView(
+            "res.users.session",
+            header=[
+                V.Button(
+                    "action_revoke",
+                    "End session",
+                    invisible=[("active", "=", False)],
+                    confirm="Sign this session out?",
+                )
+            ],
+            body=[
+                V.Group(
+                    "main", ["user_id", "create_date", "last_seen", "ip", "user_agent", "active"]
+                )
+            ],
+            chatter=False,
+        ),
     ]
     for key, title, model, sequence in SETTINGS:
         items.append(V.Action(f"base.action_{key}", title, model, views=("list", "form")))
@@ -70,6 +112,23 @@ def declarations():
     items.append(
         V.FormView(
             "res.users",
+            header=[
+                V.Button(
+                    "action_end_sessions",
+                    "End all sessions",
+                    kind="secondary",
+                    confirm="Sign this user out everywhere?",
+                )
+            ],
+            smart_buttons=[
+                V.SmartButton(
+                    "sessions",
+                    "Sessions",
+                    "res.users.session",
+                    "user_id",
+                    action="base.action_sessions",
+                )
+            ],
             body=[
                 V.Group("main", ["name", "login", "email", "lang", "tz", "company_id", "active"]),
                 V.Notebook(
