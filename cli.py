@@ -297,7 +297,7 @@ def db_restore(ctx, file, yes):
 
 @cli.group()
 def user():
-    """Add users, set passwords, copy rights and manage API keys."""
+    """Add users, set passwords, copy rights, manage API keys, end web sessions."""
 
 
 def _users_env(ctx, write=True):
@@ -485,6 +485,16 @@ def user_api_key(ctx, login, name, expires, revoke_id, list_keys):
         click.echo(secret)
 
 
+@user.command("logout")
+@click.argument("login")
+@click.pass_context
+def user_logout(ctx, login):
+    """End every web session of LOGIN: the user must sign in again everywhere."""
+    with _users_env(ctx) as env:
+        count = _find_user(env, login).end_sessions()
+    click.echo(f"Ended {count} web session{'' if count == 1 else 's'} of {login}")
+
+
 @user.command("list")
 @click.pass_context
 def user_list(ctx):
@@ -507,6 +517,68 @@ def user_list(ctx):
             for u in users
         ]
     _echo_table(("LOGIN", "NAME", "GROUPS", "ACTIVE"), rows)
+
+
+# -- webhooks ----------------------------------------------------------------------------------------
+
+
+@cli.group()
+def webhooks():
+    """Outgoing webhooks: queue lost deliveries again, prune the delivery log."""
+
+
+def _deliveries(count: int) -> str:
+    return f"{count} webhook {'delivery' if count == 1 else 'deliveries'}"
+
+
+@webhooks.command("requeue")
+@click.pass_context
+def webhooks_requeue(ctx):
+    """Queue again the pending deliveries whose job was lost (overdue by over 15 minutes)."""
+    from core.base.webhook import requeue_lost
+
+    config = _config(ctx)
+    count = requeue_lost(open_registry(config))
+    text = f"Re-queued {_deliveries(count)}"
+    if count and config["jobs.backend"] != "immediate":
+        text += "; `kontora worker` sends them"
+    click.echo(text)
+
+
+def _days(value) -> int | None:
+    """``--days``: a whole number of days from 1; a bad one is a one-line user error."""
+    from core.base.webhook import MAX_KEEP_DAYS
+
+    if value is None:
+        return None
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_KEEP_DAYS:
+        raise KontoraError(
+            f"--days: expected a whole number of days from 1 to {MAX_KEEP_DAYS}, got {value!r}"
+        )
+    return int(text)
+
+
+@webhooks.command("prune")
+@click.option(
+    "--days",
+    metavar="N",
+    help="Delete sent and failed deliveries older than N days (default: webhooks.keep_days).",
+)
+@click.pass_context
+def webhooks_prune(ctx, days):
+    """Delete sent and failed deliveries older than N days; pending ones are kept."""
+    from core.base.webhook import keep_days, prune_deliveries
+
+    days = _days(days)
+    config = _config(ctx)
+    if days is None:
+        days = keep_days(config)
+        if days == 0:
+            click.echo("webhooks.keep_days is 0: the delivery log is kept; nothing removed")
+            return
+    removed = prune_deliveries(open_registry(config), days)
+    click.echo(f"Removed {_deliveries(removed)} sent or failed more than {days} days ago")
 
 
 def _echo_table(header, rows):

@@ -33,6 +33,9 @@ SCHEMA: dict[str, Key] = {
     "server.workers": Key("int", "a number of workers from 1 to 64", minimum=1, maximum=64),
     "server.secret_key": Key("str", "a non-empty secret string"),
     "server.default_lang": Key("choice", "one of: en, ru", choices=("en", "ru")),
+    "server.session_idle_days": Key(
+        "int", "a number of days from 1 to 3650", minimum=1, maximum=3650
+    ),
     "log.level": Key("choice", "one of: " + ", ".join(LEVELS), choices=LEVELS),
     "mail.smtp_host": Key("str", "a host name"),
     "mail.smtp_port": Key("int", "a port number from 1 to 65535", minimum=1, maximum=65535),
@@ -53,7 +56,11 @@ SCHEMA: dict[str, Key] = {
     "api.count_limit": Key("int", "a whole number >= 0 (0: exact counts)", minimum=0),
     "api.rate_limit": Key("int", "a whole number of requests >= 0 (0: no limit)", minimum=0),
     "api.rate_window_seconds": Key("int", "seconds from 1 to 86400", minimum=1, maximum=86400),
+    "api.rate_limit_store": Key("choice", "one of: process, redis", choices=("process", "redis")),
     "api.response_cache": Key("int", "a number of list pages >= 0 (0: off)", minimum=0),
+    "webhooks.keep_days": Key(
+        "int", "a number of days from 0 to 36500 (0: keep forever)", minimum=0, maximum=36500
+    ),
 }
 OPTIONAL_EMPTY = {"mail.smtp_user", "mail.smtp_password"}
 

@@ -9,6 +9,7 @@ own small transaction, so an ordinary GET never takes a write lock.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import hmac
 import logging
 import math
@@ -16,7 +17,7 @@ import re
 import threading
 import time
 
-from flask import request, session
+from flask import g, request, session
 
 from .env import SUPERUSER_ID
 from .models import utcnow
@@ -91,9 +92,9 @@ def authenticate(registry):
         ):
             raise ApiError(403, "csrf", "Send the session's CSRF token in the X-CSRF-Token header")
     check_rate(registry, ("user", uid))
-    with registry.transaction(write=False) as env:
-        lang = _user_lang(env, uid)
-    return uid, lang
+    # The session check loaded the user (core.web_auth: g.user) in its one query.
+    user = g.get("user")
+    return uid, ((user or {}).get("lang") or None)
 
 
 def _session_uid():
@@ -103,13 +104,6 @@ def _session_uid():
     from .web_auth import session_uid
 
     return session_uid()
-
-
-def _user_lang(env, uid):
-    if not uid:
-        return None
-    user = env["res.users"].sudo().browse(uid)
-    return user.lang or None
 
 
 # -- last use of a key --------------------------------------------------------------------------------
@@ -155,22 +149,80 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate
 
 
+class RedisRateLimiter:
+    """The same token bucket kept in Redis, so that every server process (and every
+    machine) counts against one limit. One round trip per request: a Lua script reads,
+    refills and takes from the bucket atomically, on Redis's clock. If Redis cannot be
+    reached the process falls back to its own bucket (and logs it) rather than failing
+    requests."""
+
+    SCRIPT = """
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
+local rate = limit / window
+local state = redis.call('HMGET', KEYS[1], 't', 's')
+local tokens = tonumber(state[1]) or limit
+local since = tonumber(state[2]) or now
+tokens = math.min(limit, tokens + math.max(0, now - since) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 's', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(window))
+return tostring(wait)
+"""
+
+    def __init__(self, limit: int, window: float, url: str, namespace: str):
+        import redis
+
+        self.limit, self.window = limit, float(window)
+        self.namespace = namespace
+        self._client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self._script = self._client.register_script(self.SCRIPT)
+        self._fallback = RateLimiter(limit, window)
+        self._warned = 0.0
+
+    def acquire(self, caller) -> float:
+        import redis
+
+        key = f"kontora:rate:{self.namespace}:{':'.join(str(part) for part in caller)}"
+        try:
+            wait_ms = float(self._script(keys=[key], args=[self.limit, self.window * 1000]))
+        except (redis.RedisError, OSError, ValueError) as exc:
+            now = time.monotonic()
+            if now - self._warned > 60:
+                self._warned = now
+                _logger.warning("rate limit: Redis unreachable (%s); counting in this process", exc)
+            return self._fallback.acquire(caller)
+        return wait_ms / 1000.0
+
+
 _limiters: dict = {}
 _limiters_lock = threading.Lock()
 
 
-def limiter_for(registry) -> RateLimiter | None:
-    """This process's limiter for the registry's configuration (None: no limit)."""
+def limiter_for(registry):
+    """This process's limiter for the registry's configuration (None: no limit): a bucket in
+    Redis shared by all processes when ``api.rate_limit_store`` is ``redis``, else one in
+    this process's memory."""
     config = registry.config
     limit = config.get("api.rate_limit", 0) if config is not None else 0
     if not limit:
         return None
     window = config.get("api.rate_window_seconds", 60)
-    key = (id(config), limit, window)
+    store = config.get("api.rate_limit_store", "process")
+    key = (id(config), limit, window, store)
     with _limiters_lock:
         found = _limiters.get(key)
         if found is None:
-            found = _limiters[key] = RateLimiter(limit, window)
+            if store == "redis":
+                # Kontora instances sharing one Redis count apart: one namespace per database.
+                namespace = hashlib.sha256(config.database_url.encode()).hexdigest()[:16]
+                found = RedisRateLimiter(limit, window, config["jobs.redis_url"], namespace)
+            else:
+                found = RateLimiter(limit, window)
+            _limiters[key] = found
         return found
 
 

@@ -213,3 +213,66 @@ def test_a_repeated_page_costs_one_statement_and_addons_installed_elsewhere_show
     found = world.get("admin", "/api/v1/fx.item")
     assert found.status_code == 200 and found.get_json()["count"] == 2
 
+
+_RATE_CLIENT = """
+import json, sys
+from core.app import create_app
+from core.config import load_config
+
+overrides, key, count = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+client = create_app(load_config(environ={}, overrides=overrides)).test_client()
+codes = [
+    client.get("/api/v1/acc.lead", headers={"Authorization": "Bearer " + key}).status_code
+    for _ in range(count)
+]
+print(json.dumps(codes))
+"""
+
+
+def _redis_reachable(url) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def test_a_shared_rate_limit_holds_across_two_server_processes(world, config):
+    """With ``api.rate_limit_store = "redis"`` two processes share one allowance per key."""
+    import json
+    import subprocess
+    import sys
+
+    from core.app import create_app
+    from tests.conftest import ROOT
+
+    if not _redis_reachable(config["jobs.redis_url"]):
+        pytest.skip("Redis is not reachable")
+    overrides = {
+        key: config[key]
+        for key in ("database.url", "addons.paths", "jobs.backend", "jobs.redis_url")
+    }
+    overrides.update({"api.rate_limit": 5, "api.rate_window_seconds": 600})
+    overrides["api.rate_limit_store"] = "redis"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RATE_CLIENT, json.dumps(overrides), world.keys["sales_a"], "4"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    codes = [json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1]) for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    together = codes[0] + codes[1]
+    assert together.count(200) == 5 and together.count(429) == 3, codes
+    # Redis unreachable: each process counts on its own, and nothing fails.
+    broken = config.replace(
+        api__rate_limit=2, api__rate_limit_store="redis", jobs__redis_url="redis://127.0.0.1:1/0"
+    )
+    client = create_app(broken).test_client()
+    headers = world.headers("sales_b")
+    statuses = [client.get("/api/v1/acc.lead", headers=headers).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
