@@ -21,6 +21,7 @@ $(DB): | $(BIN)/kontora
 
 run: $(BIN)/kontora $(DB)
 	@echo "Demo login: admin / admin (and demo / demo1234)"
+	$(BIN)/kontora addons upgrade --all --yes
 	$(BIN)/kontora serve
 
 test: $(VENV)/.test-deps

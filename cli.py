@@ -235,6 +235,14 @@ def serve(ctx, host, port, workers):
     }
     config = config.replace(**overrides) if overrides else config
     open_registry(config)
+    pending = AddonManager(config).plan_upgrade()
+    if pending:
+        # The code expects their new tables and columns: serving would fail on every page.
+        raise KontoraError(
+            "addons newer on disk than in the database: "
+            + ", ".join(f"{a.name} {a.version}" for a in pending)
+            + "; run `kontora addons upgrade --all` first"
+        )
     run_server(config)
 
 

@@ -335,3 +335,20 @@ def test_backup_and_restore_round_trip(kontora, config_file, make_config, tmp_pa
         assert code == 1
         assert str(bad) in one_error_line(err)
         assert dump(url) == at_backup
+
+
+def test_serve_refuses_a_database_whose_addons_need_an_upgrade(kontora, config_file, tmp_path, url):
+    code, _out, _err = kontora("--config", config_file, "init", "--addons", "fx_migrate")
+    assert code == 0
+    newer = bumped_fx_migrate(tmp_path / "newer")
+    newer_config = write_config(tmp_path / "newer.toml", url, [newer, FIXTURE_ADDONS])
+    code, _out, err = kontora("--config", newer_config, "serve", "--port", "1")
+    assert code == 1
+    assert one_error_line(err) == (
+        "Error: addons newer on disk than in the database: fx_migrate 1.1; "
+        "run `kontora addons upgrade --all` first"
+    )
+    code, out, _err = kontora("--config", newer_config, "addons", "upgrade", "--all", "--yes")
+    assert code == 0 and "Upgraded: fx_migrate 1.1" in out
+    code, out, _err = kontora("--config", newer_config, "addons", "upgrade", "--all", "--yes")
+    assert code == 0 and "Everything is up to date." in out
