@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
 from .exceptions import KontoraError
@@ -63,6 +64,13 @@ def create_app(config=None) -> Flask:
     # Larger bodies are refused (413) before any form parsing; imports allow 64 MB files.
     app.config["MAX_CONTENT_LENGTH"] = 70 * 2**20
     app.extensions["kontora"] = holder = RegistryHolder(config)
+    proxies = config.get("server.proxies", 0)
+    if proxies:
+        # The client's address and scheme as the trusted proxies saw them (and only those:
+        # each proxy appends, the last ``proxies`` entries are theirs).
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
 
     @app.before_request
     def open_database():

@@ -33,6 +33,9 @@ SCHEMA: dict[str, Key] = {
     "server.workers": Key("int", "a number of workers from 1 to 64", minimum=1, maximum=64),
     "server.secret_key": Key("str", "a non-empty secret string"),
     "server.default_lang": Key("choice", "one of: en, ru", choices=("en", "ru")),
+    "server.proxies": Key(
+        "int", "a number of reverse proxies from 0 to 10 (0: none)", minimum=0, maximum=10
+    ),
     "server.session_idle_days": Key(
         "int", "a number of days from 1 to 3650", minimum=1, maximum=3650
     ),

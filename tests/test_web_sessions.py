@@ -486,3 +486,18 @@ def test_the_session_key_hash_never_appears_in_api_answers_exports_or_pages(app,
     for record in caplog.records:  # the secret itself is never sent to the database
         for secret in secrets_:
             assert secret not in record.getMessage()
+
+
+def test_behind_a_trusted_proxy_the_session_keeps_the_clients_address(app, registry, config):
+    """``server.proxies`` trusts that many proxies' X-Forwarded-For; without it a client
+    cannot choose the address recorded for it."""
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+
+    def last_ip(application):
+        client = sign_in(application, "alice", **forwarded)
+        sid = session_of(client)["sid"]
+        with registry.transaction(write=False) as env:
+            return env["res.users.session"].sudo().browse(sid).ip
+
+    assert last_ip(app) == "127.0.0.1"
+    assert last_ip(create_app(config.replace(server__proxies=1))) == "203.0.113.7"
