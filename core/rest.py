@@ -28,7 +28,7 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, PathConverter, Rule
 
-from . import reports
+from . import reports, timezones
 from . import schemas as S
 from .env import Environment, TransactionState
 from .exceptions import (
@@ -579,7 +579,13 @@ def read_group(env, model):
     params = _params(S.ReadGroupParams)
     groupby = [g.strip() for g in params["groupby"].split(",") if g.strip()]
     aggregates = [a.strip() for a in params["aggregates"].split(",") if a.strip()] or ["__count"]
-    groups = Model.read_group(
+    # Days, weeks and months of date-times are the caller's own (stored UTC).
+    tz = params.get("tz") or env.user.tz or "UTC"
+    try:
+        timezones.zone(tz)
+    except timezones.UnknownTimeZone as exc:
+        raise ApiError(400, "bad_request", str(exc), {"tz": [str(exc)]}) from None
+    groups = Model.with_context(tz=tz).read_group(
         _domain(params.get("domain")),
         groupby,
         aggregates,

@@ -509,6 +509,13 @@ class ReadGroupParams(_Params):
     order = ma.fields.String(metadata={"description": 'A grouping or aggregate: "__count desc"'})
     limit = ma.fields.Integer(load_default=1000, validate=V.Range(0, 10_000))
     offset = ma.fields.Integer(load_default=0, validate=V.Range(0, 10**12))
+    tz = ma.fields.String(
+        validate=V.Length(1, 64),
+        metadata={
+            "description": "Time zone of day, week, month groups of date-times, e.g. "
+            '"Europe/Moscow" (default: your user\'s time zone, else UTC)'
+        },
+    )
 
 
 class NameSearchParams(_Params):

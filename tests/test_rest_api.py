@@ -408,6 +408,25 @@ def test_read_group_and_name_search(world):
     _error(world.get("manager", "/api/v1/acc.lead/name_search?limit=0"), 400)
 
 
+def test_read_group_of_date_times_follows_the_callers_time_zone(world):
+    """22:30 UTC on 31 January is already February in Moscow: months of date-times are the
+    caller's (``tz``, else the user's own zone), stored values stay UTC."""
+    with world.registry.transaction() as env:
+        table = env["acc.lead"]._table
+        table.update(create_date=datetime.datetime(2026, 1, 31, 22, 30)).execute()
+        env["res.users"].sudo().browse(world.uids["manager"]).write({"tz": "Europe/Moscow"})
+
+    def months(query=""):
+        url = f"/api/v1/acc.lead/read_group?groupby=create_date:month{query}"
+        body = world.get("manager", url).get_json()
+        return {g["create_date:month"]: g["__count"] for g in body["groups"]}
+
+    assert months("&tz=UTC") == {"2026-01-01": 4}
+    assert months("&tz=Europe/Moscow") == months() == {"2026-02-01": 4}
+    assert months("&tz=America/New_York") == {"2026-01-01": 4}
+    _error(world.get("manager", "/api/v1/acc.lead/read_group?groupby=name&tz=Mars/Base"), 400)
+
+
 def test_openapi_document_describes_every_model(world):
     response = world.get("sales_a", "/api/v1/openapi.json")
     document = response.get_json()
