@@ -216,9 +216,14 @@ class AccessControl:
         if operation not in OPERATIONS:
             raise AccessError(f"unknown operation {operation!r}")
         if not self.model_allowed(env, model_name, operation):
-            description = self.registry.models[model_name]._description
+            description = self.registry.models[model_name]._description or model_name
             raise AccessError(
-                f"You are not allowed to {VERBS[operation]} {description} records ({model_name}, {operation})"
+                env.translate(
+                    "You are not allowed to %(verb)s %(model)s records (%(technical)s)",
+                    verb=env.translate(VERBS[operation]),
+                    model=env.translate(description),
+                    technical=f"{model_name}, {operation}",
+                )
             )
 
     def rule_domain(self, env, model_name, operation) -> list:
@@ -259,7 +264,13 @@ class AccessControl:
         for name in names:
             if not self.field_allowed(env, model_name, name):
                 field = self.registry.models[model_name]._fields[name]
-                raise AccessError(f"The field {field.string} ({model_name}.{name}) is restricted")
+                raise AccessError(
+                    env.translate(
+                        "The field %(field)s (%(technical)s) is restricted",
+                        field=env.translate(field.string or name),
+                        technical=f"{model_name}.{name}",
+                    )
+                )
 
     # -- placeholders in rule domains ------------------------------------------------------------------
     def evaluate(self, env, domain) -> list:

@@ -241,7 +241,16 @@ class Model(metaclass=MetaModel):
             self.sudo().with_context(active_test=False)._search([("id", "in", list(ids))] + domain)
         )
         if len(allowed) != len(ids):
-            raise AccessError(f"You may not {operation} some of these {self._description} records.")
+            from .access import VERBS
+
+            env = self.env
+            raise AccessError(
+                env.translate(
+                    "You may not %(verb)s some of these %(model)s records.",
+                    verb=env.translate(VERBS.get(operation, operation)),
+                    model=env.translate(self._description or self._name),
+                )
+            )
 
     def _check_field_access(self, names, operation: str):
         """Raise AccessError when a field is hidden from the user (field groups)."""
@@ -782,12 +791,21 @@ class Model(metaclass=MetaModel):
             query = query.for_update()
         for id_, write_date, write_uid in query.tuples():
             if write_date is not None and write_date != expected:
+                env = self.env
                 who = (
-                    self.env["res.users"].sudo().browse(write_uid).name if write_uid else "someone"
+                    env["res.users"].sudo().browse(write_uid).name
+                    if write_uid
+                    else env.translate("someone")
                 )
                 raise ConflictError(
-                    f"{self._description} #{id_} was changed by {who} at {write_date:%Y-%m-%d %H:%M:%S} UTC "
-                    f"after you opened it; reload it and apply your change again"
+                    env.translate(
+                        "%(model)s #%(id)s was changed by %(who)s at %(when)s UTC after you "
+                        "opened it; reload it and apply your change again",
+                        model=env.translate(self._description or self._name),
+                        id=id_,
+                        who=who,
+                        when=f"{write_date:%Y-%m-%d %H:%M:%S}",
+                    )
                 )
         self.invalidate_recordset(["write_date", "write_uid"])
         return True

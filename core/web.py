@@ -277,7 +277,14 @@ def form(env, model_name, record_id=None):
     if record_id is None:
         model.check_access("create")
     elif not model.search([("id", "=", record_id)], limit=1):
-        raise PageError(404, f"{model._description or model_name} #{record_id} does not exist")
+        raise PageError(
+            404,
+            env.translate(
+                "%(model)s #%(id)s does not exist",
+                model=env.translate(model._description or model_name),
+                id=record_id,
+            ),
+        )
     lang = current_lang()
     action = _action(model_name)
     view_id = (action.view_ids or {}).get("form") if action else None
@@ -369,7 +376,7 @@ def save(env, model_name, record_id=None):
         )
     record = model.browse(record_id)
     if not model.search([("id", "=", record_id)], limit=1):
-        raise MissingError(f"{model_name} #{record_id} does not exist or is not yours to see")
+        raise MissingError(_not_visible(env, model_name, record_id))
     seen = body.get("write_date")
     if seen:
         record.check_write_date(seen)
@@ -377,6 +384,14 @@ def save(env, model_name, record_id=None):
     if vals:
         record.write(vals)
     return jsonify(id=record.id, write_date=_write_date(record))
+
+
+def _not_visible(env, model_name, record_id) -> str:
+    return env.translate(
+        "%(model)s #%(id)s does not exist or is not yours to see",
+        model=env.translate(env.registry.models[model_name]._description or model_name),
+        id=record_id,
+    )
 
 
 def _write_date(record):
@@ -394,7 +409,7 @@ def call_method(env, model_name, record_id, method):
     if function is None or method.startswith("_") or not public or not callable(function):
         raise PageError(404, f"{model_name} has no action {method!r}")
     if not model.search([("id", "=", record_id)], limit=1):
-        raise MissingError(f"{model_name} #{record_id} does not exist or is not yours to see")
+        raise MissingError(_not_visible(env, model_name, record_id))
     body = request.get_json(silent=True) or {}
     kwargs = body.get("kwargs") if isinstance(body, dict) else None
     result = getattr(model.browse(record_id), method)(**(kwargs or {}))
@@ -455,7 +470,7 @@ def quick_create(env, model_name):
     name = (body.get("name") or "").strip()
     rec_name = model._rec_name_field()
     if not name or not rec_name:
-        raise PageError(400, "a name is needed")
+        raise PageError(400, env.translate("A name is needed"))
     vals = {rec_name: name}
     for key, value in (body.get("defaults") or {}).items():
         if key in model._fields:
@@ -476,7 +491,9 @@ def bulk(env, model_name):
         raise PageError(400, "ids must be whole numbers") from exc
     records = model.search([("id", "in", ids)])
     if len(records) != len(set(ids)):
-        raise MissingError("some of the selected records do not exist or are not yours to see")
+        raise MissingError(
+            env.translate("Some of the selected records do not exist or are not yours to see")
+        )
     operation = body.get("operation")
     if operation == "archive":
         records.action_archive()
@@ -535,10 +552,10 @@ def post_note(env, model_name, record_id):
     body = _json_body()
     text = (body.get("body") or "").strip()
     if not text:
-        raise PageError(400, "the note is empty")
+        raise PageError(400, env.translate("The note is empty"))
     record = model.search([("id", "=", record_id)], limit=1)
     if not record:
-        raise MissingError(f"{model_name} #{record_id} does not exist or is not yours to see")
+        raise MissingError(_not_visible(env, model_name, record_id))
     record.message_post(text[:20_000])
     return jsonify(ok=True)
 
@@ -552,7 +569,7 @@ def save_filter(env, model_name):
     name = (body.get("name") or "").strip()
     query = body.get("query") or ""
     if not name or len(name) > 200 or not isinstance(query, str) or len(query) > 4000:
-        raise PageError(400, "a saved view needs a name and the query of the page")
+        raise PageError(400, env.translate("A saved view needs a name and the query of the page"))
     filters = env["ir.filters"]
     if body.get("is_default"):
         filters.search(
@@ -580,15 +597,15 @@ def attach(env, model_name, record_id):
     model = _model(env, model_name)
     record = model.search([("id", "=", record_id)], limit=1)
     if not record:
-        raise PageError(404, f"{model_name} #{record_id} does not exist or is not yours to see")
+        raise PageError(404, _not_visible(env, model_name, record_id))
     model.check_access("write")
     record._check_record_rules("write")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise PageError(400, "choose a file to attach")
+        raise PageError(400, env.translate("Choose a file to attach"))
     content = upload.read(MAX_ATTACHMENT + 1)
     if len(content) > MAX_ATTACHMENT:
-        raise PageError(413, "the file is larger than 25 MB")
+        raise PageError(413, env.translate("The file is larger than 25 MB"))
     env["ir.attachment"].sudo().create(
         {
             "name": upload.filename[:200],
@@ -608,10 +625,10 @@ def attachment(env, attachment_id):
     """Download (or preview) an attachment of a record the user may read."""
     row = env["ir.attachment"].sudo().search([("id", "=", attachment_id)], limit=1)
     if not row or not row.res_model or row.res_model not in g.registry.models:
-        raise PageError(404, "no such attachment")
+        raise PageError(404, env.translate("No such attachment"))
     owner = _model(env, row.res_model)
     if not owner.search([("id", "=", row.res_id)], limit=1):
-        raise PageError(404, "no such attachment")
+        raise PageError(404, env.translate("No such attachment"))
     inline = request.args.get("inline") and (
         (row.mimetype or "").startswith("image/") or row.mimetype == "application/pdf"
     )
@@ -666,5 +683,5 @@ def pivot_export(env, model_name, fmt):
 
     _model(env, model_name)
     if fmt not in ("csv", "xlsx") or g.registry.views.get(model_name, "pivot") is None:
-        raise PageError(404, "no such export")
+        raise PageError(404, env.translate("No such export"))
     return web_reports.export_pivot(env, model_name, fmt)

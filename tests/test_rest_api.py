@@ -286,6 +286,22 @@ def test_stale_write_is_refused_with_who_and_when_and_the_first_value_stays(worl
     assert again.status_code == 200 and again.get_json()["name"] == "Salesman's"
 
 
+def test_a_russian_speaking_user_is_told_why_in_russian(world):
+    """Refusals and conflicts speak the caller's language; English is the default."""
+    english = _error(world.post("nogroup", "/api/v1/acc.lead", json={"name": "x"}), 403)
+    assert english["message"].startswith("You are not allowed to create")
+    with world.registry.transaction() as env:
+        users = env["res.users"].sudo()
+        users.browse([world.uids["sales_a"], world.uids["nogroup"]]).write({"lang": "ru"})
+    refused = _error(world.post("nogroup", "/api/v1/acc.lead", json={"name": "x"}), 403)
+    assert refused["message"].startswith("У вас нет прав создавать записи")
+    lead = world.leads["a1"]
+    stale = {"name": "y", "write_date": "2000-01-01T00:00:00Z"}
+    conflict = world.patch("sales_a", f"/api/v1/acc.lead/{lead}", json=stale)
+    message = _error(conflict, 409, "conflict")["message"]
+    assert "изменил(а)" in message and "обновите" in message
+
+
 def test_two_changes_within_one_second_are_told_apart(world):
     lead = world.leads["a1"]
     table_changes = [

@@ -420,6 +420,24 @@ def test_installing_an_addon_with_a_broken_view_fails_naming_it(web):
     assert "fx_bad_view" not in manager.installed()
 
 
+def test_errors_speak_the_users_language(web):
+    app, registry, users = web
+    with registry.transaction() as env:
+        env["res.users"].browse(users["boris"]).write({"lang": "ru"})
+    anna, boris = signed_in(app, "anna"), signed_in(app, "boris")
+    deal = deal_ids(registry, "anna")[1]
+    hidden = post(boris, f"/web/fxw.deal/{deal}/note", {"body": "x"})
+    assert hidden.status_code == 404
+    assert "не существует или вам недоступна" in hidden.get_json()["error"]["message"]
+    empty = post(anna, f"/web/fxw.deal/{deal}/note", {"body": " "})
+    assert empty.status_code == 400 and empty.get_json()["error"]["message"] == "The note is empty"
+    own = deal_ids(registry, "boris")[0]
+    empty = post(boris, f"/web/fxw.deal/{own}/note", {"body": " "})
+    assert empty.get_json()["error"]["message"] == "Заметка пустая"
+    page = boris.get("/web/fxw.deal/999999")
+    assert page.status_code == 404 and "не существует" in page.text
+
+
 def test_notes_and_attachments_follow_the_records_rights(web):
     app, registry, _users = web
     anna, boris = signed_in(app, "anna"), signed_in(app, "boris")
