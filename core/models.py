@@ -345,21 +345,31 @@ class Model(metaclass=MetaModel):
         """Load every stored column of the records (or the ``only`` ones) in one query; the
         SQL is built once per model and set of columns."""
         names, select_sql, converters = self._fetch_plan(only)
-        cache = self.env.state.cache
-        fcaches = [cache.setdefault(self._fields[name], {}) for name in names]
         db = self._table._meta.database
         param = db.param
         for chunk in _chunks(list(ids), PREFETCH_MAX):
             cursor = db.execute_prepared(f"{select_sql} ({', '.join([param] * len(chunk))})", chunk)
-            for row in cursor.fetchall():
-                if converters:
-                    row = list(row)
-                    for index, convert in converters:
-                        if row[index] is not None:
-                            row[index] = convert(row[index])
-                id_ = row[0]
-                for fcache, value in zip(fcaches, row, strict=True):
-                    fcache[id_] = value
+            self._store_rows(names, converters, cursor.fetchall())
+
+    def _store_rows(self, names, converters, rows, keep=False):
+        """Put fetched rows (the columns of ``names``, ``id`` first, as ``_fetch_plan``
+        gives them) into the cache; ``keep`` leaves values the cache already holds (rows a
+        search brought along must not hide what this transaction changed). Column by
+        column: one ``dict.update`` per field instead of one assignment per value."""
+        if not rows:
+            return
+        cache = self.env.state.cache
+        columns = list(zip(*rows, strict=True))
+        for index, convert in converters:
+            columns[index] = [None if v is None else convert(v) for v in columns[index]]
+        ids = columns[0]
+        for name, column in zip(names, columns, strict=True):
+            fcache = cache.setdefault(self._fields[name], {})
+            if keep and not fcache.keys().isdisjoint(ids):
+                for id_, value in zip(ids, column, strict=True):
+                    fcache.setdefault(id_, value)
+            else:
+                fcache.update(zip(ids, column, strict=True))
 
     @classmethod
     def _fetch_plan(cls, only=None):

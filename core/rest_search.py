@@ -49,9 +49,12 @@ def search_page(model, domain, order=None, limit=80, offset=0, count_limit=0):
         plan = _compile(model, query, order, limit, offset, count_limit)
         if key is not None:
             _store(_cache, key, plan, CACHE_SIZE)
-    search_sql, search_params, count_sql, count_params, rules_applied = plan
+    search_sql, search_params, count_sql, count_params, rules_applied, names, converters = plan
     db = model.env.db
-    ids = tuple(row[0] for row in db.execute_prepared(search_sql, search_params).fetchall())
+    # The page's rows come with every stored column: reading them needs no second query.
+    rows = db.execute_prepared(search_sql, search_params).fetchall()
+    ids = tuple(row[0] for row in rows)
+    model._store_rows(names, converters, rows, keep=True)
     if rules_applied:
         model.env.state.readable.setdefault((model.env.uid, model._name), set()).update(ids)
     records = model._browse(ids, ids)
@@ -83,7 +86,10 @@ def read_page(records, names=None) -> list[dict]:
     if not ids:
         return []
     loaded = records.with_context(active_test=False)
-    loaded._browse(tuple(ids))._fetch_columns(ids)
+    fetched = records.env.state.cache.get(model._fields["id"], {})
+    missing = [i for i in ids if i not in fetched]  # search_page brought the others along
+    if missing:
+        loaded._browse(tuple(missing))._fetch_columns(missing)
     columns = [records._read_column(loaded, ids, model._fields[name]) for name in names]
     return S.model_schemas(model).dump_columns(ids, names, columns)
 
@@ -92,7 +98,8 @@ def _compile(model, query, order, limit, offset, count_limit):
     """The SQL (text and parameters) of the page and of the count of a built query."""
     table = query.table
     terms = query.order_by(order) if order else [table.id.asc()]
-    page = query._base(table.id).order_by(*terms)
+    names, _sql, converters = model._fetch_plan()
+    page = query._base(*[table._meta.fields[name] for name in names]).order_by(*terms)
     if limit is not None:
         page = page.limit(limit)
     if offset:
@@ -109,6 +116,8 @@ def _compile(model, query, order, limit, offset, count_limit):
         count_sql,
         tuple(count_params),
         query.rules_applied,
+        names,
+        converters,
     )
 
 
