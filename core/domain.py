@@ -579,8 +579,8 @@ class Query:
 
     def read_group(self, groupby, aggregates, order=None, limit=None, offset=0):
         limit, offset = _check_limit(limit, offset)
-        if len(groupby) > 3:
-            raise DomainError("group by at most three fields")
+        if len(groupby) > 4:
+            raise DomainError("group by at most four fields")
         group_exprs, group_meta = [], []
         for spec in groupby:
             expression, meta = self._group_expression(spec)

@@ -1,10 +1,12 @@
 """Pivot tables and chart data from the access-checked ``read_group``; CSV and XLSX export.
 
 A pivot is one grouped query over ``rows + cols``: every cell's count, sum and the pieces
-of an average (sum and count of the values) come back at once, and the row, column and
-grand totals are added up from those cells in Python. Sums therefore equal the sums of
-their cells exactly (``Decimal`` stays ``Decimal``), an average total is the true average
-of the records (not an average of averages), and no query runs per cell or per total.
+of an average (sum and count of the values) come back at once, and the subtotals of
+outer groups (with nested groupings), the row, column and grand totals are added up from
+those cells in Python. Sums therefore equal the sums of their cells exactly (``Decimal``
+stays ``Decimal``), an average subtotal or total is the true average of its records (the
+database's sum over its count, not an average of averages), and no query runs per cell
+or per total.
 Record rules and field groups apply as in every other read: ``read_group`` enforces them.
 """
 
@@ -14,15 +16,19 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import pivot_headers as H
+from . import pivot_layout as L
 from .domain import GRANULARITIES
 from .exceptions import UserError
 from .formatting import format_number
 from .pivot_headers import Dimension, Header
+from .pivot_layout import HeaderCell, Line
 
 MEASURE_FUNCS = ("count", "sum", "avg")
 COUNT = "__count"
 # More groups than this is no longer a table a person reads: ask for a coarser grouping.
 MAX_GROUPS = 20_000
+# Groupings in rows and columns together (two by two), as read_group allows.
+MAX_GROUPINGS = 4
 # A chart with more series than this is unreadable: the smaller ones become "Other".
 MAX_SERIES = 10
 
@@ -75,6 +81,7 @@ class PivotTable:
     row_totals: dict = field(default_factory=dict)
     col_totals: dict = field(default_factory=dict)
     total: list = field(default_factory=list)
+    values: dict = field(default_factory=dict)
     lang: str | None = None
     domain: list = field(default_factory=list)
     tz: str | None = None
@@ -90,6 +97,24 @@ class PivotTable:
 
     def cell(self, row_key, col_key) -> list | None:
         return self.cells.get((tuple(row_key), tuple(col_key)))
+
+    def value(self, row_key=(), col_key=()) -> list | None:
+        """The values of any row and column prefix: a cell, a subtotal of outer groups
+        (``row_key=(anna,)`` with two row groupings), a total or the grand total."""
+        return self.values.get((tuple(row_key), tuple(col_key)))
+
+    def row_lines(self) -> list[Line]:
+        """Rows as shown: each outer group's subtotal line, then its inner rows."""
+        return L.row_lines(self)
+
+    def col_lines(self) -> list[Line]:
+        """Columns as shown: each outer group's inner columns, then its subtotal column,
+        and the grand total column last."""
+        return L.col_lines(self)
+
+    def col_header_rows(self) -> list[list[HeaderCell]]:
+        """The column header rows of the HTML table above the measures' row."""
+        return L.col_header_rows(self, _t("Total", self.lang))
 
     def format(self, value, measure: Measure, currency_code=None) -> str:
         """A value for display in the table's language (money with a currency code)."""
@@ -337,13 +362,13 @@ def _as_list(value) -> list:
 def pivot(env, model, domain=None, rows=(), cols=(), measures=(COUNT,)) -> PivotTable:
     """A pivot table of ``model`` records matching ``domain`` for the environment's user.
 
-    ``rows``/``cols``: groupings (``stage_id``, ``create_date:month``); at most three in
+    ``rows``/``cols``: groupings (``stage_id``, ``create_date:month``); at most four in
     all. ``measures``: ``__count``, ``field`` or ``field:sum``, ``field:avg``."""
     records = env[model]
     rows, cols = _as_list(rows), _as_list(cols)
     measure_specs = _as_list(measures) or [COUNT]
-    if len(rows) + len(cols) > 3:
-        raise PivotError("A pivot groups by at most three fields (rows and columns together)")
+    if len(rows) + len(cols) > MAX_GROUPINGS:
+        raise PivotError("A pivot groups by at most four fields (rows and columns together)")
     row_dims = [parse_dimension(records, s) for s in rows]
     col_dims = [parse_dimension(records, s) for s in cols]
     specs = [d.spec for d in row_dims + col_dims]
@@ -367,27 +392,39 @@ def pivot(env, model, domain=None, rows=(), cols=(), measures=(COUNT,)) -> Pivot
     )
     table.row_headers = H.headers(row_dims, groups, orders, env, 0)
     table.col_headers = H.headers(col_dims, groups, orders, env, len(row_dims))
-    # Cells, rows, columns and the grand total add up the groups' aggregates.
+    # Every group's aggregates go into its cell and into each enclosing subtotal: the
+    # (row prefix, column prefix) pairs, from the cell itself down to the grand total.
     finish = _finisher(measure_list, aggregates)
     split, width = len(row_dims), len(aggregates)
-    cells, row_acc, col_acc, grand = {}, {}, {}, [None] * width
+    levels = [(i, j) for i in range(split + 1) for j in range(len(col_dims) + 1)]
+    acc = {}
     for g in groups:
         key = tuple(H.group_key(g[s]) for s in specs)
         row_key, col_key = key[:split], key[split:]
         vector = [g[a] for a in aggregates]
-        # Usually one group per cell, but booleans read NULL and false alike: add up.
-        cell = cells.setdefault((row_key, col_key), [None] * width)
-        _add(cell, vector)
-        _add(row_acc.setdefault(row_key, [None] * width), vector)
-        _add(col_acc.setdefault(col_key, [None] * width), vector)
-        _add(grand, vector)
+        for i, j in levels:
+            # Usually one group per cell, but booleans read NULL and false alike: add up.
+            target = acc.get((row_key[:i], col_key[:j]))
+            if target is None:
+                acc[(row_key[:i], col_key[:j])] = list(vector)
+            else:
+                _add(target, vector)
+    values = {k: finish(v) for k, v in acc.items()}
+    table.values = values
+    full_rows, full_cols = split, len(col_dims)
     if row_dims and col_dims:
-        table.cells = {k: finish(v) for k, v in cells.items()}
+        table.cells = {
+            k: v for k, v in values.items() if len(k[0]) == full_rows and len(k[1]) == full_cols
+        }
     if row_dims:
-        table.row_totals = {k: finish(v) for k, v in row_acc.items()}
+        table.row_totals = {
+            k[0]: v for k, v in values.items() if len(k[0]) == full_rows and not k[1]
+        }
     if col_dims:
-        table.col_totals = {k: finish(v) for k, v in col_acc.items()}
-    table.total = finish(grand)
+        table.col_totals = {
+            k[1]: v for k, v in values.items() if not k[0] and len(k[1]) == full_cols
+        }
+    table.total = values.get(((), ())) or finish([None] * width)
     return table
 
 

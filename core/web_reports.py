@@ -55,8 +55,8 @@ def _currency(env) -> str:
 
 
 def pivot_table(env, model_name, view, domain, params):
-    rows = [r for r in params.getlist("row") if r] or view.rows
-    cols = [c for c in params.getlist("col") if c] or view.cols
+    rows = [r for r in params.getlist("row") if r] or list(view.rows)
+    cols = [c for c in params.getlist("col") if c] or list(view.cols)
     measures = [m for m in params.getlist("measure") if m] or view.measures or ["__count"]
     table = P.pivot(env, model_name, domain, rows, cols, measures)
     return {
@@ -65,6 +65,7 @@ def pivot_table(env, model_name, view, domain, params):
         "cols": cols,
         "measures": measures,
         "currency": _currency(env),
+        "max_groupings": P.MAX_GROUPINGS,
     }
 
 

@@ -215,6 +215,28 @@ def test_calendar_create_event_and_graph_and_pivot(server, page):
     assert "Anna" in page.locator("table.pivot").inner_text()
 
 
+def test_pivot_subtotal_rows_are_bold_and_inner_rows_indented(server, page):
+    base, registry = server
+    with registry.transaction() as env:
+        env["fxw.deal"].search([("name", "=", "anna deal 1")]).write({"state": "confirmed"})
+    sign_in(page, base, "anna")
+    page.goto(f"{base}/web/fxw.deal?view=pivot&row=user_id&col=stage_id")
+    # One select per level and an empty one to nest another: choose "Status" under rows.
+    page.locator("select[name=row]").nth(1).select_option("state")
+    page.click("form:has(select[name=row]) button[type=submit]")
+    page.wait_for_url(re.compile(r"row=user_id&row=state"))
+    subtotal = page.locator("table.pivot tr.pivot-subtotal")
+    assert subtotal.count() == 1
+    assert subtotal.locator("th").inner_text() == "Anna"
+    assert subtotal.locator("td").first.evaluate("e => getComputedStyle(e).fontWeight") == "700"
+    inner = page.locator("table.pivot tbody tr:not(.pivot-subtotal) th")
+    assert inner.all_inner_texts() == ["Draft", "Confirmed", "Done"]
+    inner_cell = page.locator("table.pivot tbody tr:not(.pivot-subtotal) td").first
+    assert inner_cell.evaluate("e => getComputedStyle(e).fontWeight") == "400"
+    pad = "e => parseFloat(getComputedStyle(e).paddingLeft)"
+    assert inner.first.evaluate(pad) > subtotal.locator("th").evaluate(pad)
+
+
 def test_custom_field_added_in_settings_works_in_a_filter(server, page):
     base, registry = server
     sign_in(page, base, "admin")

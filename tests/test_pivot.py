@@ -262,9 +262,9 @@ def test_no_matching_records_gives_empty_headers_and_zero_totals(world):
         ({"rows": ["date_deadline:decade"]}, "granularity must be one of", "шаг должен быть"),
         ({"rows": ["tag_ids"]}, "cannot be grouped by", "группировать нельзя"),
         (
-            {"rows": ["stage", "user_id"], "cols": ["date_deadline", "name"]},
-            "at most three",
-            "не более чем по трём полям",
+            {"rows": ["stage", "user_id"], "cols": ["date_deadline", "name", "partner_name"]},
+            "at most four",
+            "не более чем по четырём полям",
         ),
         ({"rows": ["stage"], "cols": ["stage"]}, "appears twice", "указана дважды"),
         ({"measures": ["name:sum"]}, "need a number field", "только по числовому полю"),
@@ -552,3 +552,229 @@ def test_local_days_open_the_records_of_that_local_day(world):
             (30, 1),
         ]
         _assert_drill_down_counts(env, days)
+
+
+# -- subtotals of nested groupings --------------------------------------------------------------
+
+NESTED = dict(
+    rows=["user_id", "stage"],
+    cols=["date_deadline:year", "date_deadline:quarter"],
+    measures=["__count", "expected_revenue:sum", "expected_revenue:avg"],
+)
+QUARTERS = {
+    "2025-12-29": (2025, 4),
+    "2025-12-31": (2025, 4),
+    "2026-01-04": (2026, 1),
+    "2026-01-05": (2026, 1),
+    "2026-01-06": (2026, 1),
+    "2026-03-31": (2026, 1),
+    "2026-04-01": (2026, 2),
+    None: (None, None),
+}
+
+
+@pytest.fixture
+def nested(world):
+    """The leads and one more of Boris's, so that his "New" has two values: an average of
+    averages would then differ from the average of his records."""
+    registry, uid = world
+    with registry.transaction() as env:
+        env["acc.lead"].create(
+            {
+                "name": "B4",
+                "user_id": uid["b"],
+                "stage": "new",
+                "expected_revenue": "100.00",
+                "date_deadline": "2026-01-06",
+            }
+        )
+    return registry, uid, [*LEADS, ("B4", "b", "new", "100.00", "2026-01-06")]
+
+
+def _direct(leads, row=(), col=()):
+    """Count, sum and average of the leads in a row and column prefix, from the data."""
+    chosen = [
+        r for r in leads if (r[1], r[2])[: len(row)] == row and QUARTERS[r[4]][: len(col)] == col
+    ]
+    valued = [Decimal(r[3]) for r in chosen if r[3] is not None]
+    average = (sum(valued) / len(valued)).quantize(Decimal("0.01")) if valued else None
+    return [len(chosen), sum(valued, Decimal("0.00")), average]
+
+
+def _plain(uid, row_key, col_key):
+    """A row and column key with users as logins and years/quarters as numbers."""
+    logins = {value: login for login, value in uid.items()}
+    row = tuple(logins.get(k, k) if i == 0 else k for i, k in enumerate(row_key))
+    col = tuple(
+        k.year if i == 0 and k else ((k.month - 1) // 3 + 1 if k else None)
+        for i, k in enumerate(col_key)
+    )
+    return row, col
+
+
+def test_subtotals_of_two_row_and_two_column_levels_are_exact(nested):
+    registry, uid, leads = nested
+    with registry.transaction(uid=uid["m"]) as env:
+        table = pivot(env, "acc.lead", [], **NESTED)
+        # The database's own averages at the outer levels, to compare with.
+        outer = env["acc.lead"].read_group(
+            [], ["user_id", "date_deadline:year"], ["__count", "expected_revenue:avg"]
+        )
+    rows, cols = table.row_lines(), table.col_lines()
+    # Rows: Anna's subtotal, her stages; Boris's...; the stages in their declared order.
+    assert [(r.label, r.level, r.subtotal) for r in rows] == [
+        ("Anna", 0, True),
+        ("New", 1, False),
+        ("Won", 1, False),
+        ("Boris", 0, True),
+        ("New", 1, False),
+        ("Won", 1, False),
+        ("Lost", 1, False),
+        ("Maria", 0, True),
+        ("Won", 1, False),
+    ]
+    # Columns: a year's quarters, then its total; the grand total last.
+    assert [(c.labels, c.subtotal) for c in cols] == [
+        (("2025", "Q4 2025"), False),
+        (("2025",), True),
+        (("2026", "Q1 2026"), False),
+        (("2026", "Q2 2026"), False),
+        (("2026",), True),
+        (("Undefined", "Undefined"), False),
+        (("Undefined",), True),
+        ((), True),
+    ]
+    checked = 0
+    for row in [*rows, None]:
+        for col in cols:
+            row_key = row.key if row else ()
+            got = table.value(row_key, col.key)
+            expected = _direct(leads, *_plain(uid, row_key, col.key))
+            assert (got or [0, Decimal("0.00"), None]) == expected, (row, col)
+            checked += 1
+    assert checked == 10 * 8
+    boris, y2026 = (uid["b"],), (datetime.date(2026, 1, 1),)
+    # Boris in 2026: B1 500, B4 100, B2 40, B3 0.33 -> 640.33 / 4; an average of his
+    # stages' averages would be (300 + 40 + 0.33) / 3 = 113.44.
+    assert table.value(boris, y2026) == [4, Decimal("640.33"), Decimal("160.08")]
+    assert table.value(boris, ()) == [4, Decimal("640.33"), Decimal("160.08")]
+    assert table.value((uid["a"],), (datetime.date(2025, 1, 1),)) == [
+        2,
+        Decimal("350.50"),
+        Decimal("175.25"),
+    ]
+    # 2026 for everyone: Q1 (500, 100, 40) and Q2 (0.33); not (213.33 + 0.33) / 2.
+    assert table.value((), y2026) == [5, Decimal("640.33"), Decimal("160.08")]
+    assert table.value((uid["b"], "new"), y2026) == [2, Decimal("600.00"), Decimal("300.00")]
+    assert table.total == [8, Decimal("1990.84"), Decimal("284.41")]
+    for group in outer:
+        key = ((group["user_id"][0],), (group["date_deadline:year"],))
+        count, _total, average = table.value(*key)
+        assert count == group["__count"]
+        database = group["expected_revenue:avg"]
+        assert average == (
+            None if database is None else Decimal(str(database)).quantize(Decimal("0.01"))
+        )
+
+
+def test_salesman_sees_subtotals_of_his_own_records_only(nested):
+    registry, uid, leads = nested
+    spec = dict(NESTED, rows=["stage", "user_id"])
+    with registry.transaction(uid=uid["a"]) as env:
+        table = pivot(env, "acc.lead", [], **spec)
+    own = [r for r in leads if r[1] == "a"]
+    assert [(r.label, r.subtotal) for r in table.row_lines()] == [
+        ("New", True),
+        ("Anna", False),
+        ("Won", True),
+        ("Anna", False),
+    ]
+    # "New" holds A2 and A3 for Anna (Boris's B1 and B4 are not hers).
+    assert table.value(("new",), ()) == [2, Decimal("250.50"), Decimal("250.50")]
+    assert table.value(("new",), (datetime.date(2026, 1, 1),)) == [1, Decimal("0.00"), None]
+    assert table.value((), (datetime.date(2025, 1, 1),)) == [
+        2,
+        Decimal("350.50"),
+        Decimal("175.25"),
+    ]
+    assert table.total == [len(own), _direct_sum(own), Decimal("175.25")]
+    with registry.transaction(uid=uid["m"]) as env:
+        assert pivot(env, "acc.lead", [], **spec).value(("new",), ())[0] == 4
+
+
+def test_number_of_queries_does_not_grow_with_the_number_of_subtotals(nested):
+    registry, uid, _leads = nested
+    with registry.transaction() as env:
+        salesmen = env["res.users"].create(
+            [{"name": f"S{i:02d}", "login": f"s{i}"} for i in range(12)]
+        )
+        env["acc.lead"].create(
+            [
+                {
+                    "name": f"N{i}",
+                    "user_id": salesmen[i % 12].id,
+                    "stage": ("new", "won", "lost")[i % 3],
+                    "expected_revenue": i,
+                    "date_deadline": datetime.date(2020 + i % 5, 1 + i % 12, 1),
+                }
+                for i in range(240)
+            ]
+        )
+    with registry.transaction(uid=uid["m"]) as env:
+        pivot(env, "acc.lead", [], **NESTED)  # rights and rules are read once per transaction
+        few_table = pivot(env, "acc.lead", [("name", "=", "A1")], **NESTED)
+        many_table = pivot(env, "acc.lead", [], **NESTED)
+        few = _queries(lambda: pivot(env, "acc.lead", [("name", "=", "A1")], **NESTED))
+        many = _queries(lambda: pivot(env, "acc.lead", [], **NESTED))
+    assert len(few_table.values) < 10 < 300 < len(many_table.values)
+    assert few == many <= 3  # the grouped query, the users' order, their names
+
+
+def test_csv_export_has_subtotal_rows_and_columns(nested):
+    registry, uid, _leads = nested
+    with registry.transaction(uid=uid["m"]) as env:
+        table = pivot(
+            env,
+            "acc.lead",
+            [("user_id", "!=", uid["m"])],
+            rows=["user_id", "stage"],
+            cols=["date_deadline:year", "date_deadline:quarter"],
+            measures=["expected_revenue"],
+        )
+    lines = list(csv.reader(io.StringIO(table.to_csv().decode("utf-8").lstrip("\ufeff"))))
+    assert lines == [
+        ["Salesman / Stage", "", "2025", "2025", "2026", "2026", "2026", "Total"],
+        ["", "", "Q4 2025", "Total", "Q1 2026", "Q2 2026", "Total", ""],
+        ["", ""] + ["Expected revenue"] * 6,
+        ["Anna", "Total", "350.50", "350.50", "0.00", "", "0.00", "350.50"],
+        ["Anna", "New", "250.50", "250.50", "0.00", "", "0.00", "250.50"],
+        ["Anna", "Won", "100.00", "100.00", "", "", "", "100.00"],
+        ["Boris", "Total", "", "", "640.00", "0.33", "640.33", "640.33"],
+        ["Boris", "New", "", "", "600.00", "", "600.00", "600.00"],
+        ["Boris", "Won", "", "", "40.00", "", "40.00", "40.00"],
+        ["Boris", "Lost", "", "", "", "0.33", "0.33", "0.33"],
+        ["Total", "", "350.50", "350.50", "640.00", "0.33", "640.33", "990.83"],
+    ]
+
+
+def test_xlsx_export_has_bold_subtotals_in_russian(nested):
+    registry, uid, _leads = nested
+    with registry.transaction(uid=uid["m"], context={"lang": "ru"}) as env:
+        table = pivot(env, "acc.lead", [], **NESTED)
+    sheet = load_workbook(io.BytesIO(table.to_xlsx())).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    # The fixture addon has no Russian catalog for its own field labels.
+    assert rows[0][:6] == ["Salesman / Стадия", None, "2025", None, None, "2025"]
+    assert rows[1][2:9:3] == ["4-й кв. 2025", "Итого", "1-й кв. 2026"]
+    assert rows[0][-3] == "Итого" and rows[1][-3] is None
+    boris = next(i for i, r in enumerate(rows) if r[:2] == ["Boris", "Итого"])
+    assert [r[:2] for r in rows[boris + 1 : boris + 4]][1:] == [["Boris", "Won"], ["Boris", "Lost"]]
+    assert rows[boris][-3:] == [4, pytest.approx(640.33), pytest.approx(160.08)]
+    assert sheet.cell(row=boris + 1, column=5).font.b  # a subtotal row
+    assert sheet.cell(row=boris + 2, column=3).font.b is False  # an inner row's cell
+    assert sheet.cell(row=boris + 2, column=6).font.b  # a year's subtotal column
+    assert rows[-1][0] == "Итого" and rows[-1][-3:] == [
+        8,
+        pytest.approx(1990.84),
+        pytest.approx(284.41),
+    ]

@@ -521,3 +521,72 @@ def test_nested_groups_cost_one_query_per_level_not_per_group(web):
     page = admin.get(url).text
     assert page.count('class="group depth0"') == 4 and page.count('class="group depth1"') >= 5
     assert queries(lambda: admin.get(url)) == before
+
+
+NESTED_PIVOT = (
+    "/web/fxw.deal?view=pivot&row=user_id&row=state&col=stage_id&col=partner_name"
+    "&measure=__count&measure=amount_total"
+)
+
+
+def test_pivot_page_shows_subtotals_of_nested_rows_and_columns(web):
+    app, registry, _users = web
+    with registry.transaction() as env:
+        deals = env["fxw.deal"].search([], order="id")
+        deals[1].write({"state": "confirmed", "partner_name": XSS})
+        deals[2].write({"partner_name": "Acme"})
+        deals[4].write({"state": "done", "partner_name": "Acme"})
+    page = signed_in(app, "admin").get(NESTED_PIVOT).text
+    assert XSS not in page and html.escape(XSS) in page  # a customer's name is user data
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    rows = re.findall(
+        r'<tr( class="pivot-subtotal"[^>]*)?><th class="pivot-l(\d)">([^<]*)</th>', body
+    )
+    assert [(bool(sub), int(level), label) for sub, level, label in rows] == [
+        (True, 0, "Anna"),
+        (False, 1, "Draft"),
+        (False, 1, "Confirmed"),
+        (True, 0, "Boris"),
+        (False, 1, "Draft"),
+        (False, 1, "Done"),
+    ]
+    # Anna's subtotal row: her three deals (count, amount) in the grand total column.
+    anna = body.split("</tr>")[0]
+    totals = re.findall(r"data-row-total>([^<]*)<", anna)
+    assert totals[0] == "3" and "300" in totals[1]
+    # Columns: the stage "New" spans its customers and its own "Total" column.
+    head = page.split("<thead>")[1].split("</thead>")[0]
+    assert re.search(r'<th colspan="8">New</th>', head), head  # (3 customers + total) × 2
+    assert head.count('class="pivot-total"') == 2 + 2 * 2  # two totals, their measures
+    assert re.findall(r"data-col-subtotal>([^<]*)<", anna)[0] == "3"
+    csv_text = (
+        signed_in(app, "anna")
+        .get("/web/fxw.deal/pivot.csv?row=user_id&row=state&col=stage_id")
+        .data.decode("utf-8-sig")
+    )
+    # Anna sees her own deals only; the measure of this view is the field "Total".
+    assert csv_text.splitlines() == [
+        "Salesman / Status,,New,Total",
+        ",,Total,Total",
+        "Anna,Total,300.00,300.00",
+        "Anna,Draft,200.00,200.00",
+        "Anna,Confirmed,100.00,100.00",
+        "Total,,300.00,300.00",
+    ]
+
+
+def test_queries_of_a_nested_pivot_do_not_grow_with_the_groups(web):
+    app, registry, _users = web
+    client = signed_in(app, "anna")
+    url = (
+        "/web/fxw.deal?view=pivot&row=user_id&row=name&col=stage_id&col=state"
+        "&measure=__count&measure=amount_total"
+    )
+    add_deals(registry, "anna", 3)
+    client.get(url)  # rights and metadata are cached on the first request
+    few = queries(lambda: client.get(url))
+    add_deals(registry, "anna", 60)  # 60 more rows under Anna, in every stage
+    many = queries(lambda: client.get(url))
+    assert many == few, f"pivot queries grew from {few} to {many}"
+    page = client.get(url).text
+    assert page.count('class="pivot-subtotal"') == 1  # Anna, over her deals
