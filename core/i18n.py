@@ -10,6 +10,7 @@ _CATALOGS: dict[str, dict[str, str]] = {}
 CORE_I18N = Path(__file__).resolve().parent / "i18n"
 # Addons' catalog folders, in dependency order; a later addon's translation wins.
 _FOLDERS: list[Path] = []
+CONTEXT_SEPARATOR = "\x04"  # gettext's own between msgctxt and msgid
 
 
 def register_folders(folders) -> None:
@@ -33,16 +34,26 @@ def load_catalog(lang: str, folders=()) -> dict[str, str]:
             with open(path, "rb") as fh:
                 for message in read_po(fh, locale=lang):
                     if message.id and message.string:
-                        messages[message.id] = message.string
+                        key = message.id
+                        if message.context:  # msgctxt: the same English, another meaning
+                            key = f"{message.context}{CONTEXT_SEPARATOR}{message.id}"
+                        messages[key] = message.string
     return messages
 
 
-def translate(text: str, lang: str | None) -> str:
+def translate(text: str, lang: str | None, context: str | None = None) -> str:
+    """``text`` in ``lang``; with ``context`` (a ``msgctxt``, e.g. ``"button"``) the entry
+    of that meaning first, so that "New" can be «Создать» on a button and «Новая» as a
+    stage."""
     if not lang or lang == "en" or not text:
         return text
     catalog = _CATALOGS.get(lang)
     if catalog is None:
         catalog = _CATALOGS[lang] = load_catalog(lang, _FOLDERS)
+    if context:
+        found = catalog.get(f"{context}{CONTEXT_SEPARATOR}{text}")
+        if found is not None:
+            return found
     return catalog.get(text, text)
 
 

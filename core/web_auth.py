@@ -90,9 +90,10 @@ def _default_lang() -> str:
     return lang if lang in LANGUAGES else "en"
 
 
-def gettext(text: str, **params) -> str:
-    """``text`` in the current language, with ``%(name)s`` placeholders filled in."""
-    result = translate(text, current_lang())
+def gettext(text: str, context: str | None = None, **params) -> str:
+    """``text`` in the current language, with ``%(name)s`` placeholders filled in;
+    ``context`` picks the catalog entry of that meaning (``msgctxt``) when there is one."""
+    result = translate(text, current_lang(), context)
     return result % params if params else result
 
 

@@ -436,6 +436,8 @@ def test_errors_speak_the_users_language(web):
     assert empty.get_json()["error"]["message"] == "Заметка пустая"
     page = boris.get("/web/fxw.deal/999999")
     assert page.status_code == 404 and "не существует" in page.text
+    assert ">Создать</a>" in boris.get("/web/fxw.deal").text  # the button, not an adjective
+    assert "Новая запись" in boris.get("/web/fxw.deal/new").text
 
 
 def test_notes_and_attachments_follow_the_records_rights(web):
