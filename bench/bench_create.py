@@ -45,11 +45,13 @@ SQLITE_PRAGMAS = {
 }
 
 
-def raw_rows(vals_list, now, uid, postgres=False):
+def raw_rows(vals_list, now, uid, postgres=False, write_now=None):
     """The column values the ORM stores for ``vals_list``, computed the plain way.
 
-    ``now`` is the creation time as the database returned it for the ORM's rows.
+    ``now`` is the creation time as the database returned it for the ORM's rows,
+    ``write_now`` their ``write_date`` (to the microsecond; ``now`` when not given).
     """
+    write_now = now if write_now is None else write_now
     rows = []
     for vals in vals_list:
         revenue = Decimal(str(vals["expected_revenue"])).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -69,7 +71,7 @@ def raw_rows(vals_list, now, uid, postgres=False):
                 probability,
                 weighted if postgres else str(weighted),
                 now,
-                now,
+                write_now,
                 uid,
                 uid,
             )
@@ -154,6 +156,17 @@ def raw_pg_insert(url: str, rows) -> float:
     return seconds
 
 
+def table_contents_pg(url: str, table: str) -> list:
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    cur = conn.cursor()
+    cur.execute(f"SELECT {', '.join(COLUMNS)} FROM {table} ORDER BY id")
+    rows = cur.fetchall()
+    conn.close()
+    return rows
+
+
 # -- one round ------------------------------------------------------------------------------------------
 
 
@@ -177,11 +190,11 @@ def one_round(kind: str, rows: int, partners: int, verify: bool) -> dict:
         vals_list = common.lead_vals(rows, [p[0] for p in partner_rows])
         orm_seconds, created = orm_create(registry, vals_list)
         assert created == rows
-        now, uid = registry.db.execute_sql(
-            "SELECT create_date, create_uid FROM bench_lead ORDER BY id LIMIT 1"
+        now, write_now, uid = registry.db.execute_sql(
+            "SELECT create_date, write_date, create_uid FROM bench_lead ORDER BY id LIMIT 1"
         ).fetchone()
         if kind == "sqlite":
-            prepared = raw_rows(vals_list, now, uid)
+            prepared = raw_rows(vals_list, now, uid, write_now=write_now)
             raw_path = str(Path(sqlite_path(registry)).with_name("raw.sqlite3"))
             copy_sqlite_schema(sqlite_path(registry), raw_path, partner_rows)
             raw_seconds = raw_sqlite_insert(raw_path, prepared)
@@ -195,9 +208,13 @@ def one_round(kind: str, rows: int, partners: int, verify: bool) -> dict:
                         "bench_create: the ORM and the raw table hold different values"
                     )
         else:
-            prepared = raw_rows(vals_list, now, uid, postgres=True)
+            prepared = raw_rows(vals_list, now, uid, postgres=True, write_now=write_now)
             registry.db.close()
             raw_seconds = raw_pg_insert(registry.config.database_url, prepared)
+            if verify and table_contents_pg(registry.config.database_url, "bench_lead") != (
+                table_contents_pg(registry.config.database_url, "raw_lead")
+            ):
+                raise SystemExit("bench_create: the ORM and the raw table hold different values")
     return {"orm": orm_seconds, "raw": raw_seconds}
 
 

@@ -7,7 +7,7 @@ import sqlite3
 from decimal import Decimal
 
 from . import fields as F
-from . import tracking
+from . import orm_copy, tracking
 from .db import is_postgres
 from .exceptions import UserError, ValidationError
 from .models import MAGIC_FIELDS, _chunks, check_required_columns, translate_integrity, utcnow
@@ -210,7 +210,8 @@ def _db_adapter(model, name, converted):
 
 
 def _insert(model, columns, count, constants=None, converted=()) -> list[int]:
-    """One multi-row insert (per chunk) returning the new ids in order.
+    """One multi-row insert (per chunk) returning the new ids in order; on PostgreSQL a
+    batch of ``orm_copy.COPY_THRESHOLD`` rows or more goes through COPY instead.
 
     ``columns`` maps names to a list of values per row, ``constants`` names to one value for
     every row; ``converted`` names the columns whose values convert_to_cache produced.
@@ -232,9 +233,16 @@ def _insert(model, columns, count, constants=None, converted=()) -> list[int]:
             if not postgres:  # adapt once (e.g. a datetime to text) rather than per row
                 value = sqlite3.adapt(value, sqlite3.PrepareProtocol, value)
             value_lists.append([value] * count)
+    if postgres and names and count >= orm_copy.COPY_THRESHOLD:
+        with translate_integrity(model):
+            ids = orm_copy.copy_rows(
+                model, db.cursor(), names, value_lists, count, constants.keys() - columns.keys()
+            )
+        if ids is not None:
+            return ids
     rows = list(zip(*value_lists, strict=True)) if names else [()] * count
     tname = table._meta.table_name
-    ids: list[int] = []
+    ids = []
     with translate_integrity(model):
         if postgres:
             from psycopg2.extras import execute_values
