@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 
 import peewee
+import psycopg2
 
 from . import import_refs as R
 from . import import_values as V
@@ -110,7 +111,14 @@ def _savepoint(env):
         raise
 
 
-_RECORD_ERRORS = (UserError, peewee.IntegrityError, peewee.DataError)
+# Raw cursors (execute_values, COPY on PostgreSQL) raise psycopg2's own classes.
+_RECORD_ERRORS = (
+    UserError,
+    peewee.IntegrityError,
+    peewee.DataError,
+    psycopg2.IntegrityError,
+    psycopg2.DataError,
+)
 
 
 class _Importer:
