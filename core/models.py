@@ -517,8 +517,6 @@ class Model(metaclass=MetaModel):
         computed = cache.get(field, {})
         for id_ in target._ids:
             name = computed.get(id_)
-            if name is None:
-                name = target.browse(id_).display_name
             names[id_] = translate(name) if translate and name else name
         return names
 

@@ -8,7 +8,6 @@ own small transaction, so an ordinary GET never takes a write lock.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import hmac
 import logging
@@ -20,10 +19,8 @@ import time
 from flask import g, request, session
 
 from .env import SUPERUSER_ID
-from .models import utcnow
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-KEY_TOUCH_EVERY = datetime.timedelta(minutes=1)
 _logger = logging.getLogger(__name__)
 _KEY = re.compile(r"^kt_[0-9a-f]{8}_[A-Za-z0-9_-]{16,128}$")
 
@@ -108,17 +105,11 @@ def _session_uid():
 
 # -- last use of a key --------------------------------------------------------------------------------
 def touch_key(registry, key_id, last_used):
-    """Store ``last_used`` when the stored one is a minute old or missing. The UPDATE only
-    changes a row whose value is still old, so requests racing at the turn of the minute
-    write once; every other request only read it, with the key, in the same query."""
-    now = utcnow()
-    if last_used is not None and now - last_used < KEY_TOUCH_EVERY:
-        return
-    try:
-        with registry.transaction(write=True) as env:
-            env["res.users"].sudo().api_key_touch(key_id, now, KEY_TOUCH_EVERY)
-    except Exception:  # a busy database must not fail the request; next minute will do
-        _logger.warning("could not record the use of API key %s", key_id)
+    """Store the key's ``last_used`` at most once a minute (read with the key in the one
+    authentication query)."""
+    from .base.security import record_use
+
+    record_use(registry, "res.users.apikey", "last_used", key_id, last_used)
 
 
 # -- rate limit -----------------------------------------------------------------------------------------

@@ -199,17 +199,10 @@ def load_user():
 
 
 def _touch_session(sid: int, now, last_seen):
-    """Store ``last_seen`` when the stored one is a minute old, in a short transaction of its
-    own (a GET otherwise never takes SQLite's write lock for it)."""
-    from .base.sessions import TOUCH_EVERY
+    """Store the session's ``last_seen`` at most once a minute (``record_use``)."""
+    from .base.security import record_use
 
-    if last_seen is not None and now - last_seen < TOUCH_EVERY:
-        return
-    try:
-        with g.registry.transaction() as env:
-            env["res.users.session"].session_touch(sid, now, TOUCH_EVERY)
-    except Exception:  # a busy database must not fail the request; next minute will do
-        _logger.warning("could not record the use of web session %s", sid)
+    record_use(g.registry, "res.users.session", "last_seen", sid, last_seen, now, True)
 
 
 def session_uid() -> int | None:

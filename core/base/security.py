@@ -19,6 +19,8 @@ from core.exceptions import AccessError, UserError, ValidationError
 from core.models import Model, utcnow
 
 _HASHER = PasswordHasher()
+_logger = logging.getLogger(__name__)
+USE_RECORDED_EVERY = datetime.timedelta(minutes=1)  # API keys' last_used, sessions' last_seen
 THROTTLE_FAILURES = 5
 THROTTLE_WINDOW = datetime.timedelta(minutes=15)
 
@@ -348,18 +350,6 @@ class UsersSecurity(Model):
                 return key_id, user_id, last_used, lang or None
         return None
 
-    @api.model
-    def api_key_touch(self, key_id: int, now, every: datetime.timedelta):
-        """Record that a key was used, unless that was recorded less than ``every`` ago
-        (one plain UPDATE: no history, no write_date, so no conflict with the user's edits)."""
-        db = self.env.db
-        column = self.env.registry.tables["res.users.apikey"].last_used
-        db.execute_sql(
-            f"UPDATE res_users_apikey SET last_used = {db.param} WHERE id = {db.param} "
-            f"AND (last_used IS NULL OR last_used < {db.param})",
-            (column.db_value(now), key_id, column.db_value(now - every)),
-        )
-
     # -- rights -----------------------------------------------------------------------------------------
     def copy_rights_to(self, target):
         """Give ``target`` exactly the groups (and company access) of this user."""
@@ -435,3 +425,34 @@ MODELS = [
     UsersSecurity,
 ]
 __all__ = ["MODELS", "ThrottledError", "hash_secret"]
+
+
+def record_use(registry, model_name, field_name, row_id, last_seen, now=None, active_only=False):
+    """Store that an API key or a web session was used (``field_name`` := now) when the
+    value read with it is a minute old or missing, in a small transaction of its own, so an
+    ordinary GET never takes a write lock for it. One conditional UPDATE (no history, no
+    write_date, so no conflict with the user's edits): requests racing at the turn of the
+    minute write once. A busy database does not fail the request; next minute will do."""
+    now = now or utcnow()
+    if last_seen is not None and now - last_seen < USE_RECORDED_EVERY:
+        return
+    table = registry.tables[model_name]
+    column = getattr(table, field_name)
+    name = f'"{column.column_name}"'
+    try:
+        with registry.transaction() as env:
+            db = env.db
+            p = db.param
+            active = f" AND active = {p}" if active_only else ""
+            db.execute_sql(
+                f'UPDATE "{table._meta.table_name}" SET {name} = {p} WHERE id = {p}{active} '
+                f"AND ({name} IS NULL OR {name} < {p})",
+                (
+                    column.db_value(now),
+                    row_id,
+                    *((True,) if active_only else ()),
+                    column.db_value(now - USE_RECORDED_EVERY),
+                ),
+            )
+    except Exception:
+        _logger.warning("could not record the use of %s %s", model_name, row_id)

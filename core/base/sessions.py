@@ -7,7 +7,7 @@ an export or a webhook. A request is signed in only when its row is active, belo
 cookie's user, was seen within ``server.session_idle_days`` and the user is active: one
 query (``session_check``), which also brings the user's name, language and password hash,
 so checking the session costs a web request nothing extra. ``last_seen`` is written at most
-once a minute (one conditional UPDATE, like an API key's ``last_used``).
+once a minute (``core.base.security.record_use``, as for an API key's ``last_used``).
 
 Sessions end (``active = False``) when the user signs out, changes password (every session;
 the password page opens a new one for the browser that changed it), is archived, signs out
@@ -33,7 +33,6 @@ from core.models import Model, utcnow
 from .security import hash_secret
 
 DEFAULT_IDLE_DAYS = 14
-TOUCH_EVERY = datetime.timedelta(minutes=1)
 REVOKED_KEPT = datetime.timedelta(days=1)
 MAX_USER_AGENT = 512
 
@@ -42,6 +41,10 @@ def idle_limit(config) -> datetime.timedelta:
     """How long a session may go unused before it no longer signs in."""
     days = config.get("server.session_idle_days", DEFAULT_IDLE_DAYS) if config else None
     return datetime.timedelta(days=days or DEFAULT_IDLE_DAYS)
+
+
+def _is_admin(env) -> bool:
+    return env.is_superuser() or env.user.has_group("base.group_system")
 
 
 class UserSession(Model):
@@ -124,18 +127,6 @@ class UserSession(Model):
         }
 
     @api.model
-    def session_touch(self, session_id: int, now, every: datetime.timedelta = TOUCH_EVERY):
-        """Record that the session was used, unless that was recorded less than ``every``
-        ago (one plain UPDATE: no history, no write_date)."""
-        db = self.env.db
-        column = self.env.registry.tables["res.users.session"].last_seen
-        db.execute_sql(
-            f"UPDATE res_users_session SET last_seen = {db.param} WHERE id = {db.param} "
-            f"AND active = {db.param} AND (last_seen IS NULL OR last_seen < {db.param})",
-            (column.db_value(now), session_id, True, column.db_value(now - every)),
-        )
-
-    @api.model
     def session_close(self, session_id, uid, secret) -> bool:
         """Sign-out: revoke the cookie's own session (its secret must match)."""
         if not isinstance(session_id, int) or not isinstance(secret, str):
@@ -157,7 +148,7 @@ class UserSession(Model):
     def _may_end(self):
         """Users end their own sessions; administrators anyone's."""
         env = self.env
-        if env.is_superuser() or env.user.has_group("base.group_system"):
+        if _is_admin(env):
             return
         if any(rec.user_id.id != env.uid for rec in self.sudo()):
             raise AccessError("You can only end your own sessions")
@@ -227,8 +218,7 @@ class UsersSessions(Model):
     def action_end_sessions(self):
         """Sign these users out everywhere (administrators; users for themselves)."""
         env = self.env
-        admin = env.is_superuser() or env.user.has_group("base.group_system")
-        if not admin and any(user_id != env.uid for user_id in self.ids):
+        if not _is_admin(env) and any(user_id != env.uid for user_id in self.ids):
             raise AccessError("Only administrators may end other users' sessions")
         self.sudo().end_sessions()
         return True
@@ -254,4 +244,4 @@ def prune_sessions_job(env):
 
 JOBS = [Job("base.session_prune", prune_sessions_job, periodic=crontab(minute="23", hour="3"))]
 MODELS = [UserSession, UserSessionKey, UsersSessions]
-__all__ = ["DEFAULT_IDLE_DAYS", "JOBS", "MODELS", "TOUCH_EVERY", "idle_limit"]
+__all__ = ["DEFAULT_IDLE_DAYS", "JOBS", "MODELS", "idle_limit"]
