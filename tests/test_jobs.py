@@ -17,8 +17,8 @@ import pytest
 
 from core.exceptions import KontoraError
 from core.jobs import PERIODIC_TASK, Job, JobQueue, queue_name, run_worker
-from core.modules import AddonManager
 from core.registry import Registry
+from core.testing import TemplateAddonManager as AddonManager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

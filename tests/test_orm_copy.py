@@ -14,7 +14,7 @@ import pytest
 from core import orm_copy
 from core.db import is_postgres
 from core.exceptions import UserError, ValidationError
-from core.modules import AddonManager
+from core.testing import TemplateAddonManager as AddonManager
 
 COPY_ADDONS = Path(__file__).resolve().parent / "fixtures" / "copy_addons"
 N = orm_copy.COPY_THRESHOLD + 37  # one COPY batch; the same rows in small batches use INSERT

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from core.exceptions import UserError, ValidationError
-from core.modules import AddonManager
 from core.schema import drop_column
+from core.testing import TemplateAddonManager as AddonManager
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "writing-addons.md"
