@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core import i18n
 from core.config import load_config
 
 from .databases import DB_KINDS, Databases
@@ -59,6 +60,28 @@ def pytest_configure(config):
     # Test databases are thrown away: their commits need not wait for the disk. Every
     # libpq connection of the run (and of the commands it starts) reads PGOPTIONS.
     os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
+
+
+# -- isolation ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _kontora_translations_per_test():
+    """Each test translates with the catalogs of its own registries only.
+
+    Catalog folders are process-wide and only grow (a registry adds its addons'); a test
+    that ran after another addon's registry was built in the same process would otherwise
+    get that addon's translations, so results would depend on which tests a worker ran
+    before. No-op once catalogs no longer live in module state."""
+    folders = getattr(i18n, "_FOLDERS", None)
+    if folders is None:
+        yield
+        return
+    before = list(folders)
+    yield
+    if folders != before:
+        folders[:] = before
+        i18n._CATALOGS.clear()
 
 
 # -- databases and configuration ----------------------------------------------------------------

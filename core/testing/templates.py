@@ -11,9 +11,10 @@ A template is keyed by everything that decides what an install writes: the kind 
 database, the addons asked for, the demo flag, the addons paths, a fingerprint of every
 discovered addon's files (names, sizes, modification times: an addon edited during the run
 gets a new template) and the configuration, less the keys that only say where to connect
-(`CONNECTION_KEYS`). Only a database that is still empty is filled from a template, and
-only with the immediate job backend (an install that queues jobs for a real queue must
-queue them again). Anything else, and an install that fails, installs as usual.
+(`CONNECTION_KEYS`). Only a database that is still empty is filled from a template, only
+with the immediate job backend (an install that queues jobs for a real queue must queue
+them again) and not while hook calls are traced (``KONTORA_TRACE_HOOKS``: the trace is of
+the install's calls). Anything else, and an install that fails, installs as usual.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ class AddonTemplates:
     def restore(self, manager, names, demo=False) -> Registry | None:
         """Fill ``manager``'s empty database with ``names`` installed; None when it cannot."""
         config = manager.config
-        if config["jobs.backend"] != "immediate" or not self._is_empty(manager):
+        if config["jobs.backend"] != "immediate" or os.environ.get("KONTORA_TRACE_HOOKS"):
+            return None  # a real queue must get the install's jobs; a trace, its hook calls
+        if not self._is_empty(manager):
             return None
         key = template_key(manager, names, demo)
         if key not in self.urls:
