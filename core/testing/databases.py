@@ -93,6 +93,7 @@ class PgPool:
     """
 
     DROPPERS = 3
+    FINAL_DROPPERS = 8
 
     def __init__(self):
         self._cond = threading.Condition()
@@ -170,8 +171,11 @@ class PgPool:
         finally:
             conn.close()
 
-    def close(self):
-        """Drop what is ready and what was handed back; wait until that is done."""
+    def close(self, also=()):
+        """Drop what is ready, what was handed back and ``also`` (templates); wait for it.
+
+        The drops left at the end run on up to ``FINAL_DROPPERS`` connections at once:
+        each waits for a checkpoint, and one checkpoint serves all that wait together."""
         with self._cond:
             self._stopping = True
             self._to_make.clear()
@@ -180,15 +184,17 @@ class PgPool:
             self._ready.clear()
             threads = list(self._threads)
             self._cond.notify_all()
+        if threads:
+            threads[0].join()  # the maker: a copy it is making needs its template
+        with self._cond:
+            self._to_drop.extend(also)
+            extra = min(self.FINAL_DROPPERS, len(self._to_drop))
+        for number in range(extra):
+            thread = threading.Thread(target=self._drop_loop, name=f"kontora-pg-end-{number}")
+            threads.append(thread)
+            thread.start()
         for thread in threads:
             thread.join()
-        # The maker may have finished a database after the droppers left, or none ran.
-        if self._to_drop:
-            conn = pg_connect()
-            for name in self._to_drop:
-                pg_drop(conn.cursor(), name)
-            conn.close()
-            self._to_drop.clear()
 
 
 class Databases:

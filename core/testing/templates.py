@@ -217,10 +217,11 @@ class AddonTemplates:
         return self._admin
 
     def close(self):
-        """Drop every database made for the run, templates last."""
-        self.pool.close()
-        for url in self.urls.values():
-            if url:
+        """Drop every database made for the run."""
+        urls = [url for url in self.urls.values() if url]
+        self.pool.close(also=[pg_name(u) for u in urls if not u.startswith("sqlite")])
+        for url in urls:
+            if url.startswith("sqlite"):
                 self._drop(url)
         self.urls.clear()
         if self._admin is not None:
