@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from core.testing.databases import DB_KINDS, PG_ADMIN_URL, REQUIRE_PG, Databases, pg_available
 from core.testing.databases import pg_connect as _pg_connect
 
@@ -17,6 +19,20 @@ SHIPPED_ADDONS = ROOT / "addons"
 # Addons the tests install, not tests of this suite: the outside project's tests run in a
 # pytest of their own (test_testing_plugin.py).
 collect_ignore = ["fixtures"]
+
+# These count on PostgreSQL's snapshot staying the same between two requests (a page cache
+# answering again): no other worker may commit meanwhile (core.testing.turns).
+ALONE = {
+    "test_list_pages_are_answered_again_only_while_nothing_changed",
+    "test_a_repeated_page_costs_one_statement_and_addons_installed_elsewhere_show",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if getattr(item, "originalname", None) in ALONE:
+            item.add_marker(pytest.mark.kontora_alone)
+
 
 __all__ = [
     "DB_KINDS",

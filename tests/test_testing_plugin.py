@@ -18,7 +18,12 @@ OUTSIDE = Path(__file__).resolve().parent / "fixtures" / "outside"
 def test_an_addon_outside_the_repository_tests_itself_with_the_plugin(tmp_path):
     project = tmp_path / "acme"
     shutil.copytree(OUTSIDE, project)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    # A pytest of its own: not a worker of this run, nor taking turns with it.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PYTEST_") and k != "KONTORA_TEST_TURNS"
+    }
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:xdist"],
         cwd=project,

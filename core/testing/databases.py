@@ -12,6 +12,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from . import turns
+
 PG_ADMIN_URL = os.environ.get("KONTORA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("KONTORA_TEST_REQUIRE_PG") == "1"
 DB_KINDS = [k for k in os.environ.get("KONTORA_TEST_DBS", "sqlite,postgresql").split(",") if k]
@@ -150,7 +152,8 @@ class PgPool:
                 name = new_pg_name()
                 template = f' TEMPLATE "{source}"' if source else ""
                 try:
-                    conn.cursor().execute(f'CREATE DATABASE "{name}"{template}')
+                    with turns.shared(through_gate=False):
+                        conn.cursor().execute(f'CREATE DATABASE "{name}"{template}')
                 except psycopg2.Error:
                     continue  # the test that wanted it makes one itself
                 with self._cond:
@@ -166,7 +169,7 @@ class PgPool:
         conn = pg_connect()
         try:
             while (name := self._next(self._to_drop)) is not _STOP:
-                with contextlib.suppress(psycopg2.Error):
+                with contextlib.suppress(psycopg2.Error), turns.shared(through_gate=False):
                     pg_drop(conn.cursor(), name)
         finally:
             conn.close()

@@ -16,6 +16,7 @@ import pytest
 from core import i18n
 from core.config import load_config
 
+from . import turns
 from .databases import DB_KINDS, Databases
 from .smtp import SmtpServer
 from .templates import AddonTemplates, TemplateAddonManager
@@ -57,12 +58,30 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: needs PostgreSQL")
+    config.addinivalue_line(
+        "markers",
+        "kontora_alone: runs while no other test of the run (nor a background database "
+        "operation) writes to the database server (see core.testing.turns)",
+    )
+    if not hasattr(config, "workerinput"):  # the main process, not an xdist worker
+        config._kontora_turns = turns.begin()
     # Test databases are thrown away: their commits need not wait for the disk. Every
     # libpq connection of the run (and of the commands it starts) reads PGOPTIONS.
     os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
 
 
+def pytest_unconfigure(config):
+    turns.end(getattr(config, "_kontora_turns", None))
+
+
 # -- isolation ----------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    turn = turns.alone() if item.get_closest_marker("kontora_alone") else turns.shared()
+    with turn:
+        return (yield)
 
 
 @pytest.fixture(autouse=True)
