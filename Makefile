@@ -24,8 +24,10 @@ run: $(BIN)/kontora $(DB)
 	$(BIN)/kontora addons upgrade --all --yes
 	$(BIN)/kontora serve
 
+# One pytest worker per core (pytest-xdist); each builds its own templates of installed
+# databases (core.testing). Plain `.venv/bin/pytest` runs in one process.
 test: $(VENV)/.test-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

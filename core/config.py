@@ -61,6 +61,11 @@ SCHEMA: dict[str, Key] = {
     "api.rate_window_seconds": Key("int", "seconds from 1 to 86400", minimum=1, maximum=86400),
     "api.rate_limit_store": Key("choice", "one of: process, redis", choices=("process", "redis")),
     "api.response_cache": Key("int", "a number of list pages >= 0 (0: off)", minimum=0),
+    "security.argon2_time_cost": Key("int", "passes from 1 to 100", minimum=1, maximum=100),
+    "security.argon2_memory_kib": Key(
+        "int", "KiB from 8 to 4194304 (4 GiB)", minimum=8, maximum=4194304
+    ),
+    "security.argon2_parallelism": Key("int", "lanes from 1 to 64", minimum=1, maximum=64),
     "webhooks.keep_days": Key(
         "int", "a number of days from 0 to 36500 (0: keep forever)", minimum=0, maximum=36500
     ),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.exceptions import ValidationError
-from core.modules.manager import AddonManager
+from core.testing import TemplateAddonManager as AddonManager
 
 BENCH_ADDONS = Path(__file__).resolve().parent.parent / "bench" / "addons"
 COUNT = 2000

@@ -27,26 +27,8 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing but KONTORA_TEST_REQUIRE_BROWSER=1")
     pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield instance
-        instance.close()
+# browser (one Chromium for the module) and page (a new context per test, its screenshot saved
+# under var/screenshots) are core.testing's fixtures.
 
 
 @pytest.fixture
@@ -78,17 +60,6 @@ def server(make_config):
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}", registry
     httpd.shutdown()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    yield tab
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^\w-]+", "_", request.node.name)
-    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    context.close()
 
 
 def sign_in(page, base, login):

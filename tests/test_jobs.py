@@ -18,8 +18,8 @@ import pytest
 from core.exceptions import KontoraError
 from core.jobs.queue import PERIODIC_TASK, Job, JobQueue, queue_name
 from core.modules.loading import load_registry
-from core.modules.manager import AddonManager
 from core.modules.worker import run_worker
+from core.testing import TemplateAddonManager as AddonManager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

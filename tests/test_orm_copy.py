@@ -13,8 +13,8 @@ import pytest
 
 from core.db.connection import is_postgres
 from core.exceptions import UserError, ValidationError
-from core.modules.manager import AddonManager
 from core.orm import bulk_copy as orm_copy
+from core.testing import TemplateAddonManager as AddonManager
 
 COPY_ADDONS = Path(__file__).resolve().parent / "fixtures" / "copy_addons"
 N = orm_copy.COPY_THRESHOLD + 37  # one COPY batch; the same rows in small batches use INSERT

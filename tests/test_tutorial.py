@@ -19,7 +19,7 @@ import pytest
 
 from core.db.schema import drop_column
 from core.exceptions import UserError, ValidationError
-from core.modules.manager import AddonManager
+from core.testing import TemplateAddonManager as AddonManager
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "writing-addons.md"

@@ -12,7 +12,7 @@ import pytest
 from web_support import signed_in
 
 from core.http.app import create_app
-from core.modules.manager import AddonManager
+from core.testing import TemplateAddonManager as AddonManager
 
 FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 

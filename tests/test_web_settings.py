@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.http.app import create_app
-from core.modules.manager import AddonManager
+from core.testing import TemplateAddonManager as AddonManager
 
 FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.modules.manager import AddonManager
+from core.testing import TemplateAddonManager
+from core.testing import signed_in as signed_in_as
 
 FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 PASSWORD = "secret-pass-1"
@@ -13,7 +14,7 @@ PASSWORD = "secret-pass-1"
 def fx_web_site(make_config):
     """``(config, registry)``: a fresh database of this run's kind with fx_web installed."""
     config = make_config(paths=[FIXTURE_ADDONS])
-    registry = AddonManager(config).install(["fx_web"])
+    registry = TemplateAddonManager(config).install(["fx_web"])
     return config, registry
 
 
@@ -33,13 +34,4 @@ def add_salesmen(env) -> dict:
 
 def signed_in(app, login, password=PASSWORD):
     """A test client of ``app`` signed in as ``login``; ``client.token`` is its CSRF token."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["csrf_token"] = "t"
-    response = client.post(
-        "/web/login", data={"login": login, "password": password, "csrf_token": "t"}
-    )
-    assert response.status_code == 302, f"{login} could not sign in"
-    with client.session_transaction() as session:
-        client.token = session["csrf_token"]
-    return client
+    return signed_in_as(app, login, password)

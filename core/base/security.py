@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import hmac
 import logging
@@ -21,7 +22,6 @@ from core.orm.domain import Query
 from core.orm.models import Model
 from core.orm.support import utcnow
 
-_HASHER = PasswordHasher()
 _logger = logging.getLogger(__name__)
 USE_RECORDED_EVERY = datetime.timedelta(minutes=1)  # API keys' last_used, sessions' last_seen
 THROTTLE_FAILURES = 5
@@ -216,7 +216,7 @@ class UsersSecurity(Model):
         if not password or (check_policy and len(password) < 8):
             raise ValidationError("A password has at least 8 characters", "password")
         Credential = self.env["res.users.credential"].sudo()
-        digest = _HASHER.hash(password)
+        digest = password_hasher(self.env.registry.config).hash(password)
         for user in self:
             existing = Credential.search([("user_id", "=", user.id)])
             if existing:
@@ -231,7 +231,8 @@ class UsersSecurity(Model):
         if not found or not password:
             return False
         try:
-            return _HASHER.verify(found.password_hash, password)
+            # A hash carries its own cost: any hasher verifies it at that cost.
+            return password_hasher(self.env.registry.config).verify(found.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 
@@ -268,7 +269,7 @@ class UsersSecurity(Model):
             )
         user = self.sudo().search([("login", "=", login)], limit=1)
         if not user:
-            _spend_a_hash(password)  # unknown logins take as long as wrong passwords
+            _spend_a_hash(self.env, password)  # unknown logins take as long as wrong passwords
         ok = bool(user) and user.active and user.check_password(password)
         Attempt.create({"login": login, "ip": ip, "success": ok})
         if not ok:
@@ -379,14 +380,31 @@ def _serialize_attempts(env, login):
         env.db.execute_sql("SELECT pg_advisory_xact_lock(7411, hashtext(%s))", (login,))
 
 
-_DUMMY_HASH: list[str] = []
+def password_hasher(config) -> PasswordHasher:
+    """The argon2id hasher at the cost the configuration sets (``security.argon2_*``)."""
+    get = config.get if config is not None else (lambda _key, default: default)
+    return _hasher(
+        get("security.argon2_time_cost", 3),
+        get("security.argon2_memory_kib", 65536),
+        get("security.argon2_parallelism", 4),
+    )
 
 
-def _spend_a_hash(password):
-    if not _DUMMY_HASH:
-        _DUMMY_HASH.append(_HASHER.hash(secrets.token_urlsafe(16)))
+@functools.cache
+def _hasher(time_cost, memory_kib, parallelism) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+def _spend_a_hash(env, password):
+    """Verify against a hash of the configured cost, as a known login's check would."""
+    hasher = password_hasher(env.registry.config)
     with contextlib.suppress(VerificationError, InvalidHashError):
-        _HASHER.verify(_DUMMY_HASH[0], password or "-")
+        hasher.verify(_dummy_hash(hasher), password or "-")
 
 
 _HASH_IN_TEXT = re.compile(r"\$argon2[^'\"\s)]*")

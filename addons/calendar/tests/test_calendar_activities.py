@@ -1,10 +1,17 @@
 """Activities: states, marking done with a result, done-and-next, group reminders, rights."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from core import UserError, ValidationError
+
+
+def _user_today(env) -> datetime.date:
+    """Today where the user is: due dates are the user's days (after 21:00 UTC a Moscow
+    user's today is the machine's tomorrow)."""
+    return datetime.datetime.now(ZoneInfo(env.user.tz or "UTC")).date()
 
 
 def _partner(env, name="ООО «Ромашка»"):
@@ -12,8 +19,8 @@ def _partner(env, name="ООО «Ромашка»"):
 
 
 def test_state_follows_the_due_date(calendar):
-    today = datetime.date.today()
     with calendar.transaction() as env:
+        today = _user_today(env)
         call = env.ref("calendar.mail_activity_data_call").id
         Activity = env["mail.activity"]
         states = {
@@ -95,7 +102,7 @@ def test_done_and_schedule_next_is_one_action(calendar):
             partner,
             False,
         )
-        assert following.date_deadline == datetime.date.today() + datetime.timedelta(days=1)
+        assert following.date_deadline == _user_today(env) + datetime.timedelta(days=1)
 
 
 def test_a_group_reminder_makes_one_activity_per_user(calendar):

@@ -2,43 +2,16 @@
 server (aiosmtpd) on loopback."""
 
 import datetime
-import socket
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from core.modules.manager import AddonManager
-
-
-class Inbox:
-    def __init__(self):
-        self.received = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def by_recipient(self):
-        result = {}
-        for envelope in self.received:
-            message = message_from_bytes(envelope.content, policy=policy.default)
-            for rcpt in envelope.rcpt_tos:
-                result.setdefault(rcpt, []).append(message)
-        return result
+from core.testing import TemplateAddonManager as AddonManager
 
 
 @pytest.fixture
-def inbox():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.port = port
-    yield handler
-    controller.stop()
+def inbox(smtp_server):
+    """core.testing's SMTP server on loopback: ``received``, ``by_recipient()``, ``port``."""
+    return smtp_server
 
 
 @pytest.fixture

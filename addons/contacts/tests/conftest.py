@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.addon_fixtures import databases, db_kind, make_config, make_user, shipped
+from tests.addon_fixtures import shipped
 
 
 @pytest.fixture

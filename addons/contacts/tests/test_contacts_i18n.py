@@ -4,7 +4,7 @@ groups) has a Russian translation."""
 import importlib
 from pathlib import Path
 
-from addons.contacts.tests.i18n_check import missing
+from core.testing.i18n import missing_translations as missing
 
 FOLDER = Path(__file__).resolve().parent.parent
 

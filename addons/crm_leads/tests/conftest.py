@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from core.http.app import create_app
-from tests.addon_fixtures import databases, db_kind, make_config, make_user, shipped
+from core.testing import create_app
+from tests.addon_fixtures import shipped
 
 SALESMAN = "contacts.group_sale_salesman"
 MANAGER = "contacts.group_sale_manager"

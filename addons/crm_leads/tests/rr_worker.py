@@ -11,8 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from core import load_config
-from core.modules.loading import load_registry
-from core.modules.manager import AddonManager
+from core.testing import AddonManager, load_registry
 
 
 def main(url, addons_path, team_id, count, start_at):

@@ -32,17 +32,6 @@ def server(world):
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-
-
 def test_salesman_converts_drags_and_wins_a_website_lead_in_the_browser(world, server, page):
     with world.registry.transaction() as env:
         env["res.users"].browse(world.uids["sales_a"]).set_password(PASSWORD)

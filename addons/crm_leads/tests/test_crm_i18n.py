@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from core.i18n import load_catalog
+from core.testing import load_catalog
 
 ADDON = Path(__file__).resolve().parents[1]
 MESSAGE_CALL = re.compile(
