@@ -76,7 +76,9 @@ def measure(func, runs):
 
 
 def search(env, pattern):
-    return lambda: env["bench.partner"].search([("name", "ilike", pattern)], limit=80, order="name").ids
+    return lambda: (
+        env["bench.partner"].search([("name", "ilike", pattern)], limit=80, order="name").ids
+    )
 
 
 def run(kind, count, runs):

@@ -169,10 +169,10 @@ class Partner(Model):
     email = fields.Char("E-mail", index="trigram", tracking=True)
     website = fields.Char("Website")
     phone_sanitized = fields.Char(
-        "Phone (digits)", compute="_compute_sanitized", store=True, index="trigram"
+        "Phone (digits)", compute="_compute_sanitized", store=True, index=True
     )
     mobile_sanitized = fields.Char(
-        "Mobile (digits)", compute="_compute_sanitized", store=True, index="trigram"
+        "Mobile (digits)", compute="_compute_sanitized", store=True, index=True
     )
     email_normalized = fields.Char(
         "E-mail (normalised)", compute="_compute_sanitized", store=True, index="trigram"

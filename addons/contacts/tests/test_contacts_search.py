@@ -1,17 +1,11 @@
-"""Partners and leads are searched by name, e-mail and phone through trigram indexes; a
-database installed before those indexes gets them on upgrade, with the same results."""
+"""Partners and leads are searched by name, e-mail and phone through trigram indexes (and
+``name_search`` by name and normalised e-mail); a database installed before those indexes
+gets them on upgrade, with the same results."""
 
 from core import trigram
 from core.modules import AddonManager
 
-PARTNER_FIELDS = [
-    "name",
-    "email",
-    "phone",
-    "email_normalized",
-    "phone_sanitized",
-    "mobile_sanitized",
-]
+PARTNER_FIELDS = ["name", "email", "phone", "email_normalized"]
 PARTNERS = [
     {"name": "ООО «Ромашка»", "email": "Sales@Romashka.RU", "phone": "8 (495) 123-45-67"},
     {"name": "ИП Ёлкин Пётр", "email": "elkin@mail.ru", "mobile": "+7 916 000-11-22"},
