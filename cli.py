@@ -10,7 +10,7 @@ import peewee
 
 from core.config import load_config
 from core.exceptions import KontoraError
-from core.modules import AddonManager, Progress, open_registry
+from core.modules.manager import AddonManager, Progress, open_registry
 
 
 class ClickProgress(Progress):
@@ -225,7 +225,7 @@ def addons_upgrade(ctx, names, all_, yes):
 @click.pass_context
 def serve(ctx, host, port, workers):
     """Serve the web application with gunicorn."""
-    from core.server import serve as run_server
+    from core.http.server import serve as run_server
 
     config = _config(ctx)
     overrides = {
@@ -250,7 +250,7 @@ def serve(ctx, host, port, workers):
 @click.pass_context
 def worker(ctx):
     """Run the background job consumer (mail, periodic tasks)."""
-    from core.jobs import run_worker
+    from core.modules.worker import run_worker
 
     run_worker(_config(ctx))
 
@@ -280,7 +280,7 @@ def db():
 @click.pass_context
 def db_backup(ctx, file):
     """Write a consistent copy of the database to FILE (works while the server runs)."""
-    from core.backup import backup
+    from core.db.backup import backup
 
     backup(_config(ctx), file, progress=ClickProgress())
     click.echo(f"Backup written to {file}")
@@ -292,7 +292,7 @@ def db_backup(ctx, file):
 @click.pass_context
 def db_restore(ctx, file, yes):
     """Replace the database with the backup in FILE."""
-    from core.backup import restore
+    from core.db.backup import restore
 
     config = _config(ctx)
     _confirm(f"Replace {config.database_url} with {file}?", yes)
@@ -451,7 +451,7 @@ def user_api_key(ctx, login, name, expires, revoke_id, list_keys):
     """Create an API key for LOGIN and print it (it is shown only now), or revoke or list keys."""
     import datetime
 
-    from core.models import utcnow
+    from core.orm.support import utcnow
 
     if (revoke_id is not None or list_keys) and (name or expires):
         raise click.UsageError("--name and --expires are for creating a key")
@@ -632,9 +632,9 @@ def _add_addon_commands(argv):
         manager = AddonManager(config)
         if not manager.installed():
             return
-        from core.registry import Registry
+        from core.modules.loading import load_registry
 
-        registry = Registry.load(config, manager.db)
+        registry = load_registry(config, manager.db)
         registry.pm.hook.register_commands(cli=cli)
     except Exception:  # a broken database must not break `kontora --help` or `kontora init`
         logging.getLogger(__name__).debug("addon commands not loaded", exc_info=True)

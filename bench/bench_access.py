@@ -11,7 +11,7 @@ import time
 
 from common import bench_database, database_kinds, emit, lead_vals, median, partner_vals
 
-from core.modules import AddonManager
+from core.modules.manager import AddonManager
 
 FIELDS = ["name", "email", "partner_id", "stage", "expected_revenue", "weighted_revenue"]
 

@@ -21,8 +21,8 @@ import time
 import common
 
 from core.config import load_config
-from core.db import is_postgres
-from core.modules import AddonManager
+from core.db.connection import is_postgres
+from core.modules.manager import AddonManager
 
 
 def inn(rnd) -> str:

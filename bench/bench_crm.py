@@ -24,7 +24,7 @@ import time
 
 import common
 
-from core.modules import AddonManager
+from core.modules.manager import AddonManager
 
 
 @contextlib.contextmanager
@@ -87,7 +87,7 @@ def analyze(registry):
 
 
 def run(kind, args):
-    from core.web_data import kanban_board
+    from core.web.data import kanban_board
 
     with crm_database(kind) as registry:
         # The addon's modules exist once a registry with it installed has been built.

@@ -21,7 +21,7 @@ import tracemalloc
 
 import common
 
-from core import export_xlsx, importer
+from core.io import export_xlsx, importer
 
 LABELS = ["New", "Qualified", "Proposal", "Won", "Lost"]
 STAGES = [label.lower() for label in LABELS]

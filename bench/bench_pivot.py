@@ -13,9 +13,9 @@ import time
 
 import common
 
-from core import charts
-from core.db import is_postgres
-from core.pivot import graph_data, pivot
+from core.db.connection import is_postgres
+from core.reporting import charts
+from core.reporting.pivot import graph_data, pivot
 
 MEASURES = ["__count", "expected_revenue:sum", "expected_revenue:avg"]
 

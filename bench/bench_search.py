@@ -13,7 +13,7 @@ import time
 
 import common
 
-from core.db import is_postgres
+from core.db.connection import is_postgres
 
 TERM = "0042"  # matches partners "Partner 00042" and "Partner 00420" to "Partner 00429"
 

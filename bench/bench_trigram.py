@@ -18,7 +18,7 @@ import time
 
 import common
 
-from core.db import is_postgres
+from core.db.connection import is_postgres
 
 RU = [
     "Ромашка", "Василёк", "Берёзка", "Ёлочка", "Сирень", "Гвоздика", "Лютик", "Фиалка",

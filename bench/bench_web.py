@@ -27,8 +27,8 @@ from common import (
     temp_dir,
 )
 
-from core.app import create_app
-from core.modules import AddonManager
+from core.http.app import create_app
+from core.modules.manager import AddonManager
 
 PASSWORD = "bench-password-1"
 TARGETS_MS = {"list": 25, "list_grouped": 60, "kanban_2000": 60, "form_50_lines": 25}

@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.config import load_config  # noqa: E402
-from core.modules import AddonManager  # noqa: E402
+from core.modules.manager import AddonManager  # noqa: E402
 
 STAGES = ["new", "qualified", "proposal", "won", "lost"]
 

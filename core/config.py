@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exceptions import ConfigError
+from core.exceptions import ConfigError
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime
 import functools
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
+
+from core.money import round_money
 
 DEFAULT_LANG = "en"
 # Floats carry binary noise (0.1 + 0.2); without explicit digits they are shown to 6 places.
@@ -56,7 +58,7 @@ def _places(value, number: Decimal) -> int:
 
 
 def _quantize(number: Decimal, places: int) -> Decimal:
-    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return round_money(number, places)
 
 
 def format_number(value, lang=None, digits=None) -> str:

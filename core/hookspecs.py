@@ -1,8 +1,12 @@
 """Every hook an addon can implement, grouped by phase. Add hooks; never change one.
 
 An addon implements a hook by defining a function of the same name in its ``__init__.py``
-decorated with ``core.plugins.hookimpl``. Only installed addons are registered.
+decorated with ``core.hookimpl`` (``from core import hookimpl``). Only installed addons are registered.
 """
+
+import ast
+import inspect
+import re
 
 import pluggy
 
@@ -15,7 +19,7 @@ hookspec = pluggy.HookspecMarker("kontora")
 def register_models():
     """Return the model classes the addon declares (``_name``) or extends (``_inherit``).
 
-    :returns: a list of ``core.models.Model`` subclasses.
+    :returns: a list of ``core.orm.models.Model`` subclasses.
 
     .. versionadded:: 0.1
     """
@@ -36,7 +40,7 @@ def register_jobs():
 def registry_built(registry):
     """Called after a registry is composed and validated, before it serves anything.
 
-    :param registry: the new ``core.registry.Registry``.
+    :param registry: the new ``core.orm.registry.Registry``.
 
     .. versionadded:: 0.1
     """
@@ -69,7 +73,7 @@ def register_commands(cli):
 def register_views():
     """Return the views, menus, actions and view patches the addon declares.
 
-    :returns: a list of ``core.views`` declarations: ``ListView``, ``FormView``,
+    :returns: a list of ``core.orm.views`` declarations: ``ListView``, ``FormView``,
         ``KanbanView``, ``CalendarView``, ``GraphView``, ``PivotView``, ``SearchView``,
         ``Menu``, ``Action`` and ``Patch`` (changes to a view another addon declared).
         They are validated against the registry when it is built.
@@ -82,7 +86,7 @@ def register_views():
 def register_dashboard():
     """Return the widgets the addon adds to the home page's dashboard.
 
-    :returns: a list of ``core.views.Widget`` (a name, a title, a function
+    :returns: a list of ``core.orm.views.Widget`` (a name, a title, a function
         ``fn(env) -> dict`` giving what the widget's template shows, and the template).
 
     .. versionadded:: 0.2
@@ -93,7 +97,7 @@ def register_dashboard():
 def register_reports():
     """Return the printable reports (PDF) the addon provides.
 
-    :returns: a list of ``core.reports.Report`` (a name, the model, a title and a jinja2
+    :returns: a list of ``core.reporting.reports.Report`` (a name, the model, a title and a jinja2
         template); reports are rendered for records the user may read, and nothing else.
 
     .. versionadded:: 0.2
@@ -146,3 +150,40 @@ def record_deleted(env, model, ids):
 
     .. versionadded:: 0.1
     """
+
+
+# -- docs/hooks.md is made from this file ------------------------------------------------------
+
+
+def markdown() -> str:
+    """``docs/hooks.md``: every hook of this file under its phase, with its docstring
+    (``python -m core.hookspecs > docs/hooks.md``; a test fails when the file is stale)."""
+    source = inspect.getsource(inspect.getmodule(markdown))
+    heads = {
+        number: match.group(1)
+        for number, line in enumerate(source.splitlines(), 1)
+        if (match := re.match(r"^# -- (.+?) -+$", line))
+    }
+    out = [
+        "# Hooks",
+        "",
+        "Generated from `core/hookspecs.py` by `python -m core.hookspecs > docs/hooks.md`;",
+        "do not edit by hand. An addon implements a hook with a function of the same name",
+        "in its `__init__.py`, decorated with `core.hookimpl` (`from core import hookimpl`).",
+        "",
+    ]
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.FunctionDef) or not any(
+            isinstance(d, ast.Name) and d.id == "hookspec" for d in node.decorator_list
+        ):
+            continue
+        before = [n for n in heads if n < node.lineno]
+        if before and heads.get(max(before)) is not None:
+            out += [f"## {heads.pop(max(before))}", ""]
+        args = ", ".join(a.arg for a in node.args.args)
+        out += [f"### `{node.name}({args})`", "", inspect.cleandoc(ast.get_docstring(node)), ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -7,7 +7,7 @@ import os
 
 import pluggy
 
-from . import hookspecs
+from core import hookspecs
 
 hookimpl = pluggy.HookimplMarker("kontora")
 _logger = logging.getLogger("kontora.hooks")

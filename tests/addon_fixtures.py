@@ -8,7 +8,7 @@ Not a conftest.py in ``addons/``: pytest would put ``addons/`` on ``sys.path``, 
 
 import pytest
 
-from core.modules import AddonManager
+from core.modules.manager import AddonManager
 from tests import conftest as project
 
 # The project's fixtures, shared by name: a fresh database per test, SQLite and PostgreSQL.

@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from core.app import create_app
+from core.http.app import create_app
 
 PASSWORD = "a-long-password-1"
 

@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 
 from core.config import load_config
-from core.modules import AddonManager
+from core.modules.manager import AddonManager
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_ADDONS = ROOT / "tests" / "fixtures" / "addons"

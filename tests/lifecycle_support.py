@@ -5,14 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from core.db import database_from_url
+from core.db.connection import database_from_url
 
 FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 
 # fx_migrate 1.1: a new column, a new model and new data values.
 MODELS_V11 = """
 from core import fields
-from core.models import Model
+from core import Model
 
 
 class Thing(Model):

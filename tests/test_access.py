@@ -203,10 +203,10 @@ def test_archived_user_cannot_sign_in_and_api_keys_follow_the_user(world):
 
 
 def test_a_change_of_rights_applies_in_other_processes_from_their_next_transaction(world):
-    from core.registry import Registry
+    from core.modules.loading import load_registry
 
     registry, uid = world
-    other = Registry.load(registry.config)  # what another worker process holds
+    other = load_registry(registry.config)  # what another worker process holds
     with other.transaction(uid=uid["a"]) as env:
         assert env["acc.lead"].search_count([]) == 2
     with registry.transaction() as env:

@@ -15,11 +15,11 @@ from lifecycle_support import (
     sqlite_path,
 )
 
-from core.addons import BASE_VERSION, discover
-from core.app import create_app
 from core.exceptions import AddonError
-from core.modules import AddonManager
-from core.registry import Registry
+from core.http.app import create_app
+from core.modules.discovery import BASE_VERSION, discover
+from core.modules.loading import load_registry
+from core.modules.manager import AddonManager
 
 
 def columns(registry, table):
@@ -301,7 +301,7 @@ def test_addon_on_disk_but_not_installed_contributes_nothing(install, manager):
 
 ENTRY_INIT = """
 from core import fields
-from core.models import Model
+from core import Model
 from core.plugins import hookimpl
 
 
@@ -370,7 +370,7 @@ def test_entry_point_addon_is_discovered_and_installable(tmp_path, monkeypatch, 
 
 def test_second_registry_sees_installed_addons_after_reload(install, manager, config):
     install()
-    other = Registry.load(config)  # what another worker process holds
+    other = load_registry(config)  # what another worker process holds
     try:
         assert "fx.item" not in other.models
         assert other.reload_if_changed() is False

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from api_support import build_world
 
-from core.schemas import api_methods
+from core.rest.schemas import api_methods
 
 MISSING_ID = 2**62
 

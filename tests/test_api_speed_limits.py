@@ -11,7 +11,7 @@ from api_support import build_world
 from test_rest_api import _error, _q
 
 from core.exceptions import AccessError
-from core.models import utcnow
+from core.orm.support import utcnow
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_api_key_last_used_is_recorded_at_most_once_a_minute(world, sql_log):
 
 
 def test_rate_limit_per_key_answers_429_with_retry_after(world, config):
-    from core.app import create_app
+    from core.http.app import create_app
 
     client = create_app(config.replace(api__rate_limit=3, api__rate_window_seconds=2)).test_client()
     a, b = world.headers("sales_a"), world.headers("sales_b")
@@ -86,7 +86,7 @@ def test_rate_limit_per_key_answers_429_with_retry_after(world, config):
 
 
 def test_counts_are_capped_by_the_configured_limit(world, config):
-    from core.app import create_app
+    from core.http.app import create_app
 
     client = create_app(config.replace(api__count_limit=2)).test_client()
     body = client.get("/api/v1/acc.lead?limit=1", headers=world.headers("manager")).get_json()
@@ -177,8 +177,8 @@ def test_repeated_searches_reuse_their_sql_but_never_across_users(world):
 
 @pytest.mark.parametrize("login", ["sales_a", "manager", "admin"])
 def test_list_pages_hold_exactly_what_read_gives_for_every_model(world, login):
-    from core.rest_search import read_page
-    from core.schemas import model_schemas
+    from core.rest.schemas import model_schemas
+    from core.rest.search import read_page
 
     with world.registry.transaction(uid=world.uids[login], write=False) as env:
         access = world.registry.access
@@ -216,7 +216,7 @@ def test_a_repeated_page_costs_one_statement_and_addons_installed_elsewhere_show
 
 _RATE_CLIENT = """
 import json, sys
-from core.app import create_app
+from core.http.app import create_app
 from core.config import load_config
 
 overrides, key, count = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -244,7 +244,7 @@ def test_a_shared_rate_limit_holds_across_two_server_processes(world, config):
     import subprocess
     import sys
 
-    from core.app import create_app
+    from core.http.app import create_app
     from tests.conftest import ROOT
 
     if not _redis_reachable(config["jobs.redis_url"]):

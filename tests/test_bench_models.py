@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.exceptions import ValidationError
-from core.modules import AddonManager
+from core.modules.manager import AddonManager
 
 BENCH_ADDONS = Path(__file__).resolve().parent.parent / "bench" / "addons"
 COUNT = 2000

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from web_support import PASSWORD, add_salesmen, fx_web_site
 
-from core.web_data import to_local
+from core.web.data import to_local
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ def server(make_config):
     """A live server on a fresh database with fx_web, salesmen Anna and Boris, and deals."""
     from werkzeug.serving import make_server
 
-    from core.app import create_app
+    from core.http.app import create_app
 
     config, registry = fx_web_site(make_config)
     with registry.transaction() as env:

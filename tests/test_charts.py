@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from core import charts
 from core.formatting import format_money
+from core.reporting import charts
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 SCRIPT = "<script>alert(1)</script>"

@@ -21,8 +21,8 @@ from lifecycle_support import (
 )
 
 import cli
-from core.addons import BASE_VERSION
-from core.modules import AddonManager
+from core.modules.discovery import BASE_VERSION
+from core.modules.manager import AddonManager
 
 KONTORA = Path(sys.executable).parent / "kontora"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import cli
-from core.modules import open_registry
+from core.modules.manager import open_registry
 
 KONTORA = Path(sys.executable).parent / "kontora"
 
@@ -348,7 +348,7 @@ def test_api_key_refused_for_unknown_or_archived_users(kontora, registry):
 
 
 def test_logout_ends_every_web_session_of_the_user(kontora, registry, make_config, url):
-    from core.app import create_app
+    from core.http.app import create_app
 
     assert add(kontora, "alice", "alice-secret-1")[0] == 0
     assert add(kontora, "bob", "bob-secret-1")[0] == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import peewee
 import pytest
 
-from core.db import MAX_PREPARED, is_postgres
+from core.db.connection import MAX_PREPARED, is_postgres
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from core import export_xlsx, import_values, importer
 from core.exceptions import AccessError
-from core.import_values import ImportFileError
+from core.io import export_xlsx, import_values, importer
+from core.io.import_values import ImportFileError
 
 
 @pytest.fixture

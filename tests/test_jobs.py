@@ -16,9 +16,10 @@ from email import message_from_bytes, policy
 import pytest
 
 from core.exceptions import KontoraError
-from core.jobs import PERIODIC_TASK, Job, JobQueue, queue_name, run_worker
-from core.modules import AddonManager
-from core.registry import Registry
+from core.jobs.queue import PERIODIC_TASK, Job, JobQueue, queue_name
+from core.modules.loading import load_registry
+from core.modules.manager import AddonManager
+from core.modules.worker import run_worker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -178,7 +179,7 @@ def test_periodic_tasks_from_register_jobs(open_db):
 def test_periodic_run_is_claimed_once_across_queues(open_db):
     """Two processes (two registries, two huey connections) with a scheduler each."""
     registry = open_db("fx_jobs", jobs__backend="sqlite")
-    other = Registry.load(registry.config)
+    other = load_registry(registry.config)
     minute = datetime.datetime(2030, 1, 1, 12, 0)
     first = registry.jobs.enqueue_due(minute)
     second = other.jobs.enqueue_due(minute + datetime.timedelta(seconds=30))
@@ -204,7 +205,7 @@ def test_sqlite_queue_keeps_jobs_until_a_consumer_runs_them(open_db):
     assert logs(registry) == []
 
     # Another registry on the same configuration (what a worker process builds) consumes it.
-    worker = Registry.load(registry.config)
+    worker = load_registry(registry.config)
     huey = worker.jobs.huey
     task = huey.dequeue()
     assert task is not None
@@ -291,7 +292,7 @@ def test_redis_queue(open_db, redis_url):
     with registry.transaction() as env:
         env.enqueue("fx_jobs.record", name="via redis", value=9)
     assert registry.jobs.pending_count() == 1
-    worker = Registry.load(registry.config)
+    worker = load_registry(registry.config)
     huey = worker.jobs.huey
     huey.execute(huey.dequeue())
     assert logs(registry) == [("via redis", 9)]
@@ -470,7 +471,7 @@ def test_a_lost_database_connection_is_replaced(open_db, db_kind):
 
 def test_jobs_of_a_nested_transaction_wait_for_the_outer_commit(make_config, tmp_path):
     """A savepoint's jobs are queued only when the outermost transaction commits."""
-    from core.modules import AddonManager
+    from core.modules.manager import AddonManager
 
     config = make_config()
     registry = AddonManager(config).install(["fx_jobs"])

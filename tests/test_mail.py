@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from core.base.mail import MailSettings, html_to_text
-from core.modules import AddonManager
+from core.modules.manager import AddonManager
 
 
 def free_port():

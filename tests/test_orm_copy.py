@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core import orm_copy
-from core.db import is_postgres
+from core.db.connection import is_postgres
 from core.exceptions import UserError, ValidationError
-from core.modules import AddonManager
+from core.modules.manager import AddonManager
+from core.orm import bulk_copy as orm_copy
 
 COPY_ADDONS = Path(__file__).resolve().parent / "fixtures" / "copy_addons"
 N = orm_copy.COPY_THRESHOLD + 37  # one COPY batch; the same rows in small batches use INSERT

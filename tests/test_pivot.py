@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from core.exceptions import AccessError, DomainError
 from core.i18n import translate
-from core.pivot import Header, PivotError, graph_data, pivot
+from core.reporting.pivot import Header, PivotError, graph_data, pivot
 from core.timezones import offset_changes
 
 # (name, salesman, stage, expected revenue, deadline)

@@ -14,7 +14,7 @@ import pytest
 import schemathesis
 from api_support import PASSWORD, build_world
 
-from core.models import utcnow
+from core.orm.support import utcnow
 
 
 @pytest.fixture
@@ -664,7 +664,7 @@ def test_a_bug_is_logged_and_answered_as_json_500_without_details(world, monkeyp
         raise RuntimeError("internal detail: secret-ish state")
 
     monkeypatch.setattr(lead_class, "priority_score", priority_score)
-    with caplog.at_level(logging.ERROR, logger="core.rest"):
+    with caplog.at_level(logging.ERROR, logger="core.rest.routes"):
         response = world.post("sales_a", f"/api/v1/acc.lead/{world.leads['a1']}/priority_score")
     error = _error(response, 500, "internal_error")
     assert "secret-ish" not in error["message"]

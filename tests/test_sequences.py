@@ -10,7 +10,7 @@ import traceback
 import pytest
 
 from core.exceptions import UserError
-from core.registry import Registry
+from core.modules.loading import load_registry
 
 WORKERS = 8
 PER_WORKER = 200
@@ -19,7 +19,7 @@ PER_WORKER = 200
 def _take_numbers(config, code, count, barrier, results):
     """One worker process: its own registry and connection, one transaction per number."""
     try:
-        registry = Registry.load(config)
+        registry = load_registry(config)
         registry.db.connect(reuse_if_open=True)
         barrier.wait(timeout=60)
         taken = []

@@ -8,9 +8,10 @@ import shutil
 
 import pytest
 
-from core import fields, trigram
-from core.db import is_postgres
-from core.modules import AddonManager
+from core.db import trigram
+from core.db.connection import is_postgres
+from core.modules.manager import AddonManager
+from core.orm import fields
 from tests.conftest import FIXTURE_ADDONS
 
 MODEL = "fx.trgm.item"

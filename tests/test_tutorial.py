@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from core.db.schema import drop_column
 from core.exceptions import UserError, ValidationError
-from core.modules import AddonManager
-from core.schema import drop_column
+from core.modules.manager import AddonManager
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "writing-addons.md"

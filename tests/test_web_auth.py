@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.app import create_app
+from core.http.app import create_app
 
 ADMIN_PASSWORD = "admin-secret-1"
 ALICE_PASSWORD = "alice-secret-1"

@@ -11,9 +11,9 @@ import re
 import pytest
 from web_support import add_salesmen, fx_web_site, signed_in
 
-from core.app import create_app
-from core.registry import RegistryError
-from core.views import Field, Patch
+from core.http.app import create_app
+from core.orm.registry import RegistryError
+from core.orm.views import Field, Patch
 
 XSS = "<script>alert(1)</script>"
 
@@ -163,7 +163,7 @@ def test_buttons_call_public_methods_and_show_their_errors(web):
     deal = deal_ids(registry, "anna")[1]
     assert post(client, f"/web/fxw.deal/{deal}/call/action_confirm", {}).status_code == 200
     failed = post(client, f"/web/fxw.deal/{deal}/call/action_fail", {})
-    assert failed.status_code == 400 and "cannot fail" in failed.json["error"]["message"]
+    assert failed.status_code == 422 and "cannot fail" in failed.json["error"]["message"]
     for method in ("unlink", "_compute_total", "write", "sudo"):
         assert post(client, f"/web/fxw.deal/{deal}/call/{method}", {}).status_code == 404
     with registry.transaction(write=False) as env:
@@ -258,7 +258,7 @@ def test_graph_pivot_and_calendar_pages_render(web):
 
 def test_a_view_naming_an_unknown_field_fails_the_build(web, monkeypatch):
     _app, registry, _users = web
-    from core import views
+    from core.orm import views
 
     original = views.build_views
 
@@ -391,7 +391,7 @@ def test_smart_buttons_count_related_records_matching_their_domain(web):
 
 def test_an_action_opens_its_own_form_view(web, monkeypatch):
     app, registry, _users = web
-    from core import views as V
+    from core.orm import views as V
 
     views = app.extensions["kontora"].get().views  # the registry the app serves
     short = V.FormView("fxw.deal", body=[V.Group("only", ["name"])], id="fxw.deal.form_short")
@@ -412,7 +412,7 @@ def test_an_action_opens_its_own_form_view(web, monkeypatch):
 
 def test_installing_an_addon_with_a_broken_view_fails_naming_it(web):
     _app, registry, _users = web
-    from core.modules import AddonManager
+    from core.modules.manager import AddonManager
 
     manager = AddonManager(registry.config)
     with pytest.raises(RegistryError, match="fx_bad_view.*fxw.deal.form.*no_such_field"):

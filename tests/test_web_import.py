@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from web_support import signed_in
 
-from core.app import create_app
-from core.modules import AddonManager
+from core.http.app import create_app
+from core.modules.manager import AddonManager
 
 FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 

@@ -13,9 +13,9 @@ import pytest
 from web_support import add_salesmen, fx_web_site
 from web_support import signed_in as fx_signed_in
 
-from core.app import create_app
 from core.base.security import hash_secret
-from core.models import utcnow
+from core.http.app import create_app
+from core.orm.support import utcnow
 
 ADMIN_PASSWORD = "admin-secret-1"
 ALICE_PASSWORD = "alice-secret-1"

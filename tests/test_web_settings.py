@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.app import create_app
-from core.modules import AddonManager
+from core.http.app import create_app
+from core.modules.manager import AddonManager
 
 FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 

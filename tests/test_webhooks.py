@@ -336,7 +336,7 @@ def test_an_unreachable_receiver_is_recorded(registry):
 
 
 def test_a_retry_waits_in_the_sqlite_queue_with_backoff(make_config, receiver):
-    from core.modules import AddonManager
+    from core.modules.manager import AddonManager
 
     manager = AddonManager(make_config(jobs__backend="sqlite"))
     try:
@@ -460,7 +460,7 @@ def test_changes_outside_a_managed_transaction(registry, receiver):
 
 
 def test_a_deactivated_webhook_stops_pending_deliveries(make_config, receiver):
-    from core.modules import AddonManager
+    from core.modules.manager import AddonManager
 
     manager = AddonManager(make_config(jobs__backend="sqlite"))
     try:
@@ -606,11 +606,11 @@ def test_the_webhooks_are_read_once_per_transaction(registry, caplog):
 
 
 def test_a_database_made_before_webhooks_keeps_working(registry):
-    from core.registry import Registry
+    from core.modules.loading import load_registry
 
     registry.db.execute_sql("DROP TABLE ir_webhook_delivery")
     registry.db.execute_sql("DROP TABLE ir_webhook")
-    fresh = Registry.load(registry.config, registry.db)
+    fresh = load_registry(registry.config, registry.db)
     with fresh.transaction() as env:
         partner = env["orm.partner"].create({"name": "Old database"})
         partner.write({"name": "Still fine"})

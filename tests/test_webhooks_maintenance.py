@@ -16,9 +16,9 @@ import cli
 from core.base.webhook import REQUEUE_GRACE, _claim_overdue, prune_deliveries, requeue_lost
 from core.config import load_config
 from core.exceptions import ConfigError, KontoraError
-from core.models import utcnow
-from core.modules import AddonManager, open_registry
-from core.registry import Registry
+from core.modules.loading import load_registry
+from core.modules.manager import AddonManager, open_registry
+from core.orm.support import utcnow
 
 
 @pytest.fixture
@@ -203,7 +203,7 @@ def test_two_sweeps_at_once_queue_each_delivery_once(queued):
     hook_id = add_webhook(registry, "https://example.com/hook")
     lost = add_deliveries(registry, hook_id, 25, next_attempt=ago(hours=1))
     add_deliveries(registry, hook_id, 3)  # just made: their jobs wait
-    sweepers = [Registry.load(registry.config) for _ in range(2)]  # two worker processes
+    sweepers = [load_registry(registry.config) for _ in range(2)]  # two worker processes
     start = threading.Barrier(len(sweepers))
     counts, errors = [], []
 
@@ -233,7 +233,7 @@ def test_a_sweep_skips_rows_another_sweep_claimed_while_it_waited(queued):
     registry = queued
     hook_id = add_webhook(registry, "https://example.com/hook")
     lost = add_deliveries(registry, hook_id, 5, next_attempt=ago(hours=1))
-    other = Registry.load(registry.config)
+    other = load_registry(registry.config)
     result, errors = [], []
 
     def sweep():
@@ -339,9 +339,9 @@ def test_the_daily_job_prunes_after_webhooks_keep_days(make_config):
         assert existing_ids(registry) == young
 
         forever = registry.config.replace(webhooks__keep_days=0)
-        assert prune_deliveries(Registry.load(forever, registry.db)) == 0
+        assert prune_deliveries(load_registry(forever, registry.db)) == 0
         set_columns(registry, young, write_date=ago(days=4000))
-        assert prune_deliveries(Registry.load(forever, registry.db)) == 0
+        assert prune_deliveries(load_registry(forever, registry.db)) == 0
         assert existing_ids(registry) == young
     finally:
         manager.db.close()

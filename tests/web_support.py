@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.modules import AddonManager
+from core.modules.manager import AddonManager
 
 FIXTURE_ADDONS = Path(__file__).resolve().parent / "fixtures" / "addons"
 PASSWORD = "secret-pass-1"

@@ -1,6 +1,6 @@
 """Activities and calendar: what to do about which record and when, meetings, a daily digest."""
 
-from core.plugins import hookimpl
+from core import hookimpl
 
 from . import digest, event, models
 

@@ -17,9 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from huey import crontab
 from markupsafe import escape
 
-from core import fields
-from core.jobs import Job
-from core.models import Model, utcnow
+from core import Job, Model, fields, utcnow
 
 from .i18n_tools import translate
 

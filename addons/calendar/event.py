@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from core import api, fields
-from core.exceptions import UserError, ValidationError
-from core.models import Model
+from core import Model, UserError, ValidationError, api, fields
 
 from .i18n_tools import translate
 from .links import check_link, post_notes

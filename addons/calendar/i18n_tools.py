@@ -1,6 +1,6 @@
 """The addon's translations come from the core catalogs, which include every installed
 addon's ``i18n/`` folder."""
 
-from core.i18n import tr as translate
+from core import tr as translate
 
 __all__ = ["translate"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from core.exceptions import AccessError, ValidationError
-from core.models import utcnow
+from core import AccessError, ValidationError, utcnow
 
 from .i18n_tools import translate
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import api, fields
-from core.exceptions import UserError, ValidationError
-from core.models import Model, utcnow
+from core import Model, UserError, ValidationError, api, fields, utcnow
 
 from .i18n_tools import translate
 from .links import check_readable, post_notes

@@ -1,6 +1,6 @@
 """Contacts: companies and persons, their tags, tax ids and bank accounts."""
 
-from core.plugins import hookimpl
+from core import hookimpl
 
 from . import models
 

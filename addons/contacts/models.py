@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 
-from core import api, fields
-from core.env import SUPERUSER_ID
-from core.exceptions import ValidationError
-from core.models import Model
+from core import SUPERUSER_ID, Model, ValidationError, api, fields
 
 from .tools import (
     inn_problem,

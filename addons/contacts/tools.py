@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from email.utils import parseaddr
 
-from core.i18n import tr
+from core import tr
 
 # What comes after one of these is an extension, not a part of the number.
 _EXTENSION = re.compile(r"(доб|ext|вн|x|#)", re.IGNORECASE)

@@ -1,6 +1,6 @@
 """CRM leads: capture, assignment, conversion, the pipeline of deals, and its reports."""
 
-from core.plugins import hookimpl
+from core import hookimpl
 
 from . import capture, models
 

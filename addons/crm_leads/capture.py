@@ -20,8 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, g, redirect, request
 
-from core.exceptions import UserError
-from core.web_auth import csrf_exempt
+from core import UserError, csrf_exempt
 
 from .models.config import WEBFORM_TARGETS
 from .translate import translate

@@ -7,8 +7,7 @@ import time
 
 import click
 
-from core.config import load_config
-from core.modules import open_registry
+from core import load_config, open_registry
 
 
 def _config():

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import re
 
-from core.exceptions import UserError, ValidationError
-from core.models import utcnow
+from core import UserError, ValidationError, utcnow
 
 from .translate import translate
 

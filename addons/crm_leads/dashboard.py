@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime
 
+from core import charts, format_money
 from core import views as V
-from core.charts import funnel_chart
-from core.formatting import format_money
 
 from . import reports
 from .translate import translate
@@ -40,7 +39,7 @@ def sales_funnel(env):
     labels = [translate(env, s["stage"]) for s in stages]
     return {
         "kind": "svg",
-        "svg": funnel_chart(labels, [s["reached"] for s in stages], lang=env.lang),
+        "svg": charts.funnel_chart(labels, [s["reached"] for s in stages], lang=env.lang),
     }
 
 

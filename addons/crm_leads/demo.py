@@ -11,7 +11,7 @@ import datetime
 import random
 from decimal import Decimal
 
-from core.models import utcnow
+from core import utcnow
 
 BATCH = 5000
 MALE_FIRST = [

@@ -1,9 +1,18 @@
 """The base addon: technical models every database has. Installed first, never removed."""
 
+from core.base import (
+    history,
+    import_mapping,
+    mail,
+    models,
+    security,
+    sessions,
+    views,
+    web_models,
+    webhook,
+)
+from core.base.webhook import record_created, record_deleted, record_written  # noqa: F401 (hooks)
 from core.plugins import hookimpl
-
-from . import history, import_mapping, mail, models, security, sessions, web_models, webhook
-from .webhook import record_created, record_deleted, record_written  # noqa: F401 (hooks)
 
 
 @hookimpl
@@ -27,6 +36,5 @@ def register_jobs():
 
 @hookimpl
 def register_views():
-    from . import views
 
     return views.declarations()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core import fields
-from core.models import Model
+from core.orm import fields
+from core.orm.models import Model
 
 
 class Message(Model):

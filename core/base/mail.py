@@ -21,9 +21,11 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses, make_msgid, parseaddr
 from html.parser import HTMLParser
 
-from core import fields
-from core.jobs import Job, JobFailed
-from core.models import Model, utcnow
+from core.config import load_config
+from core.jobs.queue import Job, JobFailed
+from core.orm import fields
+from core.orm.models import Model
+from core.orm.support import utcnow
 
 _logger = logging.getLogger(__name__)
 
@@ -52,8 +54,6 @@ class MailSettings:
     @classmethod
     def from_config(cls, config):
         if config is None:
-            from core.config import load_config
-
             config = load_config()
         return cls(
             host=config["mail.smtp_host"],

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime
 
-from core import api, fields
 from core.exceptions import UserError, ValidationError
-from core.models import Model
+from core.orm import api, fields
+from core.orm.models import Model
 
 LANGS = [("en", "English"), ("ru", "Русский")]
 

@@ -14,9 +14,12 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from core import api, fields
+from core.db.connection import is_postgres
 from core.exceptions import AccessError, UserError, ValidationError
-from core.models import Model, utcnow
+from core.orm import api, fields
+from core.orm.domain import Query
+from core.orm.models import Model
+from core.orm.support import utcnow
 
 _HASHER = PasswordHasher()
 _logger = logging.getLogger(__name__)
@@ -26,7 +29,7 @@ THROTTLE_WINDOW = datetime.timedelta(minutes=15)
 
 
 class _RightsChange(Model):
-    """Models whose changes alter rights: bump the access version (see core.access)."""
+    """Models whose changes alter rights: bump the access version (see core.orm.access)."""
 
     _name = "rights.change.mixin"
     _abstract = True
@@ -124,7 +127,6 @@ class RecordRule(Model):
 
     @api.constrains("domain", "model")
     def _check_domain(self):
-        from core.domain import Query
 
         for rec in self:
             if rec.model not in self.env.registry.models:
@@ -372,7 +374,6 @@ class UsersSecurity(Model):
 def _serialize_attempts(env, login):
     """On PostgreSQL, attempts for one login wait for each other (a transaction-level lock),
     so parallel requests cannot all pass the count of failures before any is recorded."""
-    from core.db import is_postgres
 
     if is_postgres(env.db) and env.db.in_transaction():
         env.db.execute_sql("SELECT pg_advisory_xact_lock(7411, hashtext(%s))", (login,))

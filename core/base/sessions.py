@@ -1,6 +1,6 @@
 """Server-side web sessions: one ``res.users.session`` row per signed-in browser.
 
-Signing in (``core/web_auth.py``) creates a row and keeps its id and a random secret in the
+Signing in (``core/request/identity.py``) creates a row and keeps its id and a random secret in the
 cookie; the database keeps only a SHA-256 of the secret, in ``res.users.session.key``, a
 model no user may read (like password hashes), so the hash never reaches a page, the API,
 an export or a webhook. A request is signed in only when its row is active, belongs to the
@@ -25,12 +25,12 @@ import datetime
 import hmac
 import secrets
 
-from core import api, fields
+from core.base.security import hash_secret
 from core.exceptions import AccessError
-from core.jobs import Job, crontab
-from core.models import Model, utcnow
-
-from .security import hash_secret
+from core.jobs.queue import Job, crontab
+from core.orm import api, fields
+from core.orm.models import Model
+from core.orm.support import utcnow
 
 DEFAULT_IDLE_DAYS = 14
 REVOKED_KEPT = datetime.timedelta(days=1)

@@ -1,6 +1,6 @@
 """Base's menus: the Settings area (users, groups, rights, custom fields, company data)."""
 
-from core import views as V
+from core.orm import views as V
 
 SETTINGS = [
     ("users", "Users", "res.users", 10),

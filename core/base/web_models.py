@@ -1,7 +1,7 @@
 """Saved views of the web client (``ir.filters``): a list page's filters, grouping and columns."""
 
-from core import fields
-from core.models import Model
+from core.orm import fields
+from core.orm.models import Model
 
 
 class SavedView(Model):

@@ -52,10 +52,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import unquote, urlsplit
 
-from core import api, fields
 from core.exceptions import KontoraError, ValidationError
-from core.jobs import Job, JobFailed, crontab
-from core.models import Model, utcnow
+from core.jobs.queue import Job, JobFailed, crontab
+from core.orm import api, fields
+from core.orm.models import Model
+from core.orm.support import utcnow
 from core.plugins import hookimpl
 
 _logger = logging.getLogger(__name__)

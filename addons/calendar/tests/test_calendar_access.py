@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from core.exceptions import AccessError, ValidationError
+from core import AccessError, ValidationError
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_events_are_seen_by_organiser_and_attending_colleagues(calendar, people)
 
 
 def test_an_event_ending_before_it_starts_is_refused(calendar):
-    from core.exceptions import ValidationError
+    from core import ValidationError
 
     start = datetime.datetime(2026, 3, 2, 10, 0)
     with (

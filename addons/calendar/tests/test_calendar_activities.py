@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from core.exceptions import UserError, ValidationError
+from core import UserError, ValidationError
 
 
 def _partner(env, name="ООО «Ромашка»"):

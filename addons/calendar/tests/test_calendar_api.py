@@ -3,7 +3,7 @@ activities done with a result and followed by the next one, other people's work 
 
 import pytest
 
-from core.app import create_app
+from core.http.app import create_app
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from core.modules import AddonManager
+from core.modules.manager import AddonManager
 
 
 class Inbox:

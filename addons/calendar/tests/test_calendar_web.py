@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from core.app import create_app
+from core.http.app import create_app
 
 
 @pytest.fixture

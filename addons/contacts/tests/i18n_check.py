@@ -88,5 +88,5 @@ def missing(registry, addon, folder: Path, declarations, extra=()) -> list:
         | set(extra)
     )
     have = catalog(folder)
-    _ = V  # views are built with core.views; imported for the node classes' attributes
+    _ = V  # views are built with core.orm.views; imported for the node classes' attributes
     return sorted(s for s in wanted if s not in have)

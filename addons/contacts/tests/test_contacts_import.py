@@ -1,7 +1,7 @@
 """Importing partners from a file: duplicates of existing cards are reported on their row and
 column, naming the card; with skip_errors the other rows are created."""
 
-from core.importer import import_file
+from core import import_file
 
 CSV = """name,vat,phone,email
 ООО «Новый клиент»,7704217370,+7 495 000-00-01,new@client.ru

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.exceptions import AccessError, ValidationError
+from core import AccessError, ValidationError
 
 INN_SBER = "7707083893"  # a real organisation's INN with valid check digits
 

@@ -2,8 +2,7 @@
 ``name_search`` by name and normalised e-mail); a database installed before those indexes
 gets them on upgrade, with the same results."""
 
-from core import trigram
-from core.modules import AddonManager
+from core.testing import AddonManager, trigram
 
 PARTNER_FIELDS = ["name", "email", "phone", "email_normalized"]
 PARTNERS = [

@@ -3,9 +3,7 @@
 import datetime
 import secrets
 
-from core import api, fields
-from core.exceptions import ValidationError
-from core.models import Model
+from core import Model, ValidationError, api, fields
 
 from ..translate import translate
 
@@ -155,8 +153,8 @@ class AssignmentRule(Model):
 
     @api.constrains("domain")
     def _check_domain(self):
-        from core.domain import normalize
-        from core.exceptions import DomainError
+        from core import DomainError
+        from core import normalize_domain as normalize
 
         for rule in self:
             try:

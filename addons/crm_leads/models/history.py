@@ -1,8 +1,6 @@
 """crm.stage.history: when each deal entered and left each stage, and how long it stayed."""
 
-from core import fields
-from core.db import is_postgres
-from core.models import Model, utcnow
+from core import Model, fields, is_postgres, utcnow
 
 
 class StageHistory(Model):

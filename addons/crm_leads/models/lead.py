@@ -2,9 +2,7 @@
 
 import datetime
 
-from core import api, fields
-from core.exceptions import UserError, ValidationError
-from core.models import Model, utcnow
+from core import Model, UserError, ValidationError, api, fields, utcnow
 
 from .. import assign
 from ..translate import translate

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from core.app import create_app
+from core.http.app import create_app
 from tests.addon_fixtures import databases, db_kind, make_config, make_user, shipped
 
 SALESMAN = "contacts.group_sale_salesman"

@@ -10,16 +10,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from core.config import load_config  # noqa: E402
-from core.modules import AddonManager  # noqa: E402
-from core.registry import Registry  # noqa: E402
+from core import load_config
+from core.modules.loading import load_registry
+from core.modules.manager import AddonManager
 
 
 def main(url, addons_path, team_id, count, start_at):
     overrides = {"database.url": url, "addons.paths": [addons_path], "jobs.backend": "immediate"}
     config = load_config(environ={}, overrides=overrides)
     manager = AddonManager(config)
-    registry = Registry.load(config, manager.db)
+    registry = load_registry(config, manager.db)
     capture = importlib.import_module("kontora_addons.crm_leads.capture")
     time.sleep(max(0.0, float(start_at) - time.time()))
     for index in range(int(count)):

@@ -91,7 +91,7 @@ def test_rules_assign_by_domain_and_leave_the_rest_unassigned(world, capture):
 
 
 def test_a_rule_with_a_bad_domain_is_refused(world):
-    from core.exceptions import ValidationError
+    from core import ValidationError
 
     with pytest.raises(ValidationError) as caught, world.registry.transaction() as env:
         env["crm.assignment.rule"].create(
@@ -165,7 +165,7 @@ def test_round_robin_never_hands_out_a_turn_twice_across_processes(world, trio, 
 
 
 def test_imported_leads_find_their_source_and_are_then_distributed(world):
-    from core.importer import import_file
+    from core import import_file
 
     content = (
         "name,contact_name,phone,source_id,team_id\n"

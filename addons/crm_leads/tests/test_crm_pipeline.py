@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.exceptions import UserError, ValidationError
+from core import UserError, ValidationError
 
 
 def stage(env, number):

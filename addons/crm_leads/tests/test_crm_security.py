@@ -4,8 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.exceptions import AccessError
-from core.export import export_rows
+from core import AccessError, export_rows
 
 
 @pytest.fixture

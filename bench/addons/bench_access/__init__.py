@@ -1,6 +1,6 @@
 """bench.lead gets a salesman; salesmen see only their own leads."""
 
-from core.plugins import hookimpl
+from core import hookimpl
 
 from . import models
 

@@ -1,7 +1,6 @@
 """The salesman of a benchmark lead."""
 
-from core import fields
-from core.models import Model
+from core import Model, fields
 
 
 class BenchLeadOwner(Model):

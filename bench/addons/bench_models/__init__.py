@@ -1,6 +1,6 @@
 """Benchmark-only addon: a partner and a lead with the field kinds the ORM hot paths see."""
 
-from core.plugins import hookimpl
+from core import hookimpl
 
 from . import models
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core import api, fields
-from core.models import Model
+from core import Model, api, fields
 
 STAGES = [
     ("new", "New"),

@@ -2,10 +2,8 @@
 
 from decimal import Decimal
 
-from core import api, fields
+from core import Model, api, fields, hookimpl
 from core import views as V
-from core.models import Model
-from core.plugins import hookimpl
 
 
 class Stage(Model):

@@ -2,7 +2,7 @@
 
 import logging
 
-from core.plugins import hookimpl
+from core import hookimpl
 
 from . import models
 

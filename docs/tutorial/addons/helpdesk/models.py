@@ -2,9 +2,7 @@
 
 import datetime
 
-from core import api, fields
-from core.exceptions import UserError, ValidationError
-from core.models import Model
+from core import Model, UserError, ValidationError, api, fields
 
 PRIORITIES = [("0", "Low"), ("1", "Normal"), ("2", "High"), ("3", "Urgent")]
 

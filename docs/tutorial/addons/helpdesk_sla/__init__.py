@@ -1,6 +1,6 @@
 """Helpdesk SLA: deadlines on helpdesk tickets; an example of extending another addon."""
 
-from core.plugins import hookimpl
+from core import hookimpl
 
 from . import models
 

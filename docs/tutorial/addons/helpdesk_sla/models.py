@@ -2,8 +2,7 @@
 
 import datetime
 
-from core import fields
-from core.models import Model
+from core import Model, fields
 
 # How long a customer may wait for an answer, by ticket priority.
 HOURS_BY_PRIORITY = {"0": 72, "1": 24, "2": 8, "3": 2}

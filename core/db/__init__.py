@@ -1,0 +1,1 @@
+"""Layer ``db``: connections (SQLite, PostgreSQL), DDL, backup. Imports only ground modules."""

@@ -1,0 +1,1 @@
+"""Layer ``http``: the Flask application factory and the production server."""

@@ -1,0 +1,1 @@
+"""Layer ``io``: import (CSV, XLSX) and export of records."""

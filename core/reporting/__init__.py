@@ -1,0 +1,1 @@
+"""Layer ``reporting``: pivot tables, charts (SVG) and the PDF report service."""
