@@ -26,6 +26,7 @@ TAKES_DB = {
     "bench_import",
     "bench_pivot",
     "bench_search",
+    "bench_trigram",
     "bench_web",
 }
 

@@ -142,7 +142,7 @@ class Partner(Model):
     _description = "Contact"
     _order = "is_company desc, name, id"
 
-    name = fields.Char("Name", required=True, index=True, tracking=True)
+    name = fields.Char("Name", required=True, index="trigram", tracking=True)
     is_company = fields.Boolean(
         "Is a company", default=False, help="A company or an individual entrepreneur"
     )
@@ -161,9 +161,9 @@ class Partner(Model):
     ref = fields.Char("Reference", index=True, help="The partner's code in other systems")
     lang = fields.Selection([("ru", "Русский"), ("en", "English")], "Language", default="ru")
     # Contacts
-    phone = fields.Char("Phone", tracking=True)
+    phone = fields.Char("Phone", index="trigram", tracking=True)
     mobile = fields.Char("Mobile", tracking=True)
-    email = fields.Char("E-mail", tracking=True)
+    email = fields.Char("E-mail", index="trigram", tracking=True)
     website = fields.Char("Website")
     phone_sanitized = fields.Char(
         "Phone (digits)", compute="_compute_sanitized", store=True, index=True
@@ -172,7 +172,7 @@ class Partner(Model):
         "Mobile (digits)", compute="_compute_sanitized", store=True, index=True
     )
     email_normalized = fields.Char(
-        "E-mail (normalised)", compute="_compute_sanitized", store=True, index=True
+        "E-mail (normalised)", compute="_compute_sanitized", store=True, index="trigram"
     )
     birthday = fields.Date("Birthday")
     birthday_md = fields.Char(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.db import trigram
 from core.db.connection import is_postgres
 
 _SQLITE_TYPES = {
@@ -86,6 +87,10 @@ def existing_columns(db, table) -> set[str]:
 def _wants_index(field) -> bool:
     if field.name in ("create_uid", "write_uid"):
         return False
+    if field.index == "trigram":
+        # A char field also gets a btree, which an ordered walk of common patterns uses;
+        # text may exceed what a btree entry holds.
+        return field.type == "char"
     return bool(field.index) or (field.type == "many2one" and field.store)
 
 
@@ -147,6 +152,7 @@ def sync_schema(registry) -> dict:
         if not cls._abstract:
             for statement in index_statements(cls):
                 db.execute_sql(statement)
+    trigram.sync(registry)
     return {"created": created, "added": added}
 
 
@@ -190,6 +196,7 @@ def drop_column(registry, cls, field):
     table = _table_name(cls)
     if field.name not in existing_columns(db, table):
         return
+    trigram.drop_for_column(db, table, field.name)
     if not is_postgres(db):
         for index in db.get_indexes(table):
             if field.name in index.columns:
@@ -202,6 +209,7 @@ def drop_tables(registry, tables: list[str]):
     db = registry.db
     present = set(db.get_tables())
     remaining = [t for t in tables if t in present]
+    trigram.drop_for_tables(db, remaining)
     if is_postgres(db):
         for table in remaining:
             db.execute_sql(f"DROP TABLE IF EXISTS {q(table)} CASCADE")

@@ -10,6 +10,7 @@ import peewee
 from peewee import JOIN, SQL, Case, NodeList, Value, fn
 
 from core import timezones
+from core.db import trigram
 from core.db.connection import is_postgres
 from core.exceptions import AccessError, DomainError
 from core.orm import fields as F
@@ -348,7 +349,7 @@ class Query:
         if operator in ("like", "ilike", "not like", "not ilike", "=like", "=ilike"):
             if self.postgres and field.type not in TEXT_TYPES + ("json",):
                 column = column.cast("TEXT")  # PostgreSQL has no LIKE on numbers or dates
-            return self._like(column, operator, value, leaf)
+            return self._like(column, operator, value, leaf, field)
         converted = self._convert(field, value, leaf)
         if field.type == "boolean" and operator in ("=", "!="):
             truthy = bool(converted)
@@ -372,7 +373,7 @@ class Query:
         }
         return comparisons[operator](converted)
 
-    def _like(self, column, operator, value, leaf):
+    def _like(self, column, operator, value, leaf, field=None):
         if value is None or value is False:
             return column.is_null() if not operator.startswith("not") else column.is_null(False)
         if not isinstance(value, str | int | float):
@@ -394,6 +395,8 @@ class Query:
         expression = NodeList((lhs, SQL(keyword), pattern, SQL("ESCAPE '\\'")))
         if operator.startswith("not"):
             return ~expression | column.is_null()
+        if field is not None:
+            return trigram.like_expression(self, column.model, field, operator, pattern, expression)
         return expression
 
     def _many2one_by_name(self, column, field, operator, value):

@@ -73,6 +73,10 @@ class Field:
         if self.store is None:
             self.store = True
         self.depends = tuple(self.depends)
+        if self.index not in (True, False, None, "trigram"):
+            raise TypeError(f"{type(self).__name__}: index must be True, False or 'trigram'")
+        if self.index == "trigram" and self.type not in ("char", "text"):
+            raise TypeError(f"{type(self).__name__}: a trigram index is for char and text fields")
         self.name = None
         self.model_name = None
         self.addon = None  # the addon whose declaration introduced the field

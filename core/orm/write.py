@@ -6,6 +6,7 @@ import datetime
 import sqlite3
 from decimal import Decimal
 
+from core.db import trigram
 from core.db.connection import is_postgres
 from core.exceptions import UserError, ValidationError
 from core.orm import bulk_copy as orm_copy
@@ -34,6 +35,7 @@ _FAST_TYPES = {
     "json": (),
 }
 INSERT_CHUNK = 5000
+SQLITE_VARIABLES = 32766  # bound parameters per statement (SQLite 3.32 and later)
 
 
 def _fast_types(field):
@@ -270,7 +272,14 @@ def _insert(model, columns, count, constants=None, converted=()) -> list[int]:
                     ids.append(cursor.fetchone()[0])
         else:
             cursor = db.cursor()
-            if names:
+            if names and trigram.has_triggers(model):
+                # One statement per row would make each row's trigger flush the FTS5 index
+                # (about 20 times slower): many rows per statement instead.
+                marks = "(" + ", ".join("?" * len(names)) + ")"
+                for chunk in _chunks(rows, max(1, SQLITE_VARIABLES // len(names))):
+                    sql = f'INSERT INTO "{tname}" ({col_sql}) VALUES {", ".join([marks] * len(chunk))}'
+                    cursor.execute(sql, [value for row in chunk for value in row])
+            elif names:
                 sql = f'INSERT INTO "{tname}" ({col_sql}) VALUES ({", ".join("?" * len(names))})'
                 cursor.executemany(sql, rows)
             else:

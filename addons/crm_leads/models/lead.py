@@ -33,7 +33,7 @@ class Lead(Model):
         default="lead",
         index=True,
     )
-    name = fields.Char("Subject", required=True)
+    name = fields.Char("Subject", required=True, index="trigram")
     active = fields.Boolean("Active", default=True)
     # Who the lead came from, as they wrote it; conversion turns it into partners.
     contact_name = fields.Char("Contact name")

@@ -19,7 +19,7 @@ class BenchPartner(Model):
     _name = "bench.partner"
     _description = "Benchmark partner"
 
-    name = fields.Char("Name", required=True)
+    name = fields.Char("Name", required=True, index="trigram")
 
 
 class BenchLead(Model):
