@@ -166,7 +166,7 @@ def to_csv(headers, rows) -> bytes:
 
 def to_xlsx(headers, rows, title="Export") -> bytes:
     """A one-sheet workbook: numbers, money, dates and booleans as typed cells."""
-    import openpyxl
+    import openpyxl  # heavy to load: only for XLSX files
     from openpyxl.cell import WriteOnlyCell
 
     book = openpyxl.Workbook(write_only=True)

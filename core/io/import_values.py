@@ -157,7 +157,7 @@ def _read_csv(content: bytes) -> TableFile:
 
 
 def _read_xlsx(content: bytes) -> TableFile:
-    import openpyxl
+    import openpyxl  # heavy to load: only for XLSX files
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:

@@ -395,7 +395,9 @@ class Query:
         expression = NodeList((lhs, SQL(keyword), pattern, SQL("ESCAPE '\\'")))
         if operator.startswith("not"):
             return ~expression | column.is_null()
-        if field is not None:
+        # A column the database searches as itself (not cast to text: a number or date
+        # searched by its text has no trigram index).
+        if field is not None and isinstance(column, peewee.Field):
             return trigram.like_expression(self, column.model, field, operator, pattern, expression)
         return expression
 

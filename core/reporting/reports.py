@@ -168,7 +168,7 @@ def render_html(env, report: Report, model_name: str, ids) -> str:
 
 def render_pdf(env, report: Report, model_name: str, ids) -> bytes:
     """The report as PDF bytes (weasyprint); nothing is fetched from the network."""
-    import weasyprint
+    import weasyprint  # heavy to load (pango, fonts): only when a PDF is made
 
     html = render_html(env, report, model_name, ids)
     return weasyprint.HTML(string=html, url_fetcher=_no_fetch, base_url=None).write_pdf()

@@ -163,7 +163,7 @@ return tostring(wait)
 """
 
     def __init__(self, limit: int, window: float, url: str, namespace: str):
-        import redis
+        import redis  # only with the Redis rate-limit store
 
         self.limit, self.window = limit, float(window)
         self.namespace = namespace
@@ -173,7 +173,7 @@ return tostring(wait)
         self._warned = 0.0
 
     def acquire(self, caller) -> float:
-        import redis
+        import redis  # only with the Redis rate-limit store
 
         key = f"kontora:rate:{self.namespace}:{':'.join(str(part) for part in caller)}"
         try:

@@ -9,6 +9,7 @@ them. Installed states are built once per run and copied for each test
 (``core.testing.templates``).
 """
 
+from core.db import trigram
 from core.http.app import create_app
 from core.i18n import load_catalog
 from core.modules.loading import load_registry
@@ -36,4 +37,5 @@ __all__ = [
     "pg_connect",
     "serving",
     "signed_in",
+    "trigram",
 ]
