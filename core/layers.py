@@ -13,6 +13,7 @@ what they find.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,6 +245,93 @@ def _raw_core_imports(path: Path):
             and node.module.split(".")[0] == "core"
         ):
             yield node.lineno, node.module
+
+
+# -- the ORM's private attributes ---------------------------------------------------------------------
+# Class attributes of a model that anyone may read: what addons declare (Odoo's names) and what
+# the registry sets on a final class for the schema (``_table``: its peewee table, ``_addon``).
+MODEL_DECLARATIONS = frozenset(
+    {
+        "_name",
+        "_description",
+        "_inherit",
+        "_order",
+        "_rec_name",
+        "_fields",
+        "_abstract",
+        "_track",
+        "_parent_name",
+        "_sql_constraints",
+        "_table",
+        "_addon",
+    }
+)
+
+
+def orm_private_names(orm_dir: Path | None = None) -> set[str]:
+    """``_names`` the ORM's classes define (methods, class and instance attributes), but for
+    the model declarations."""
+    names: set[str] = set()
+    for path in sorted((orm_dir or CORE_DIR / "orm").glob("*.py")):
+        names |= _defined_names(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+    return {n for n in names if _private(n)} - MODEL_DECLARATIONS
+
+
+def private_orm_violations(paths, root: Path, orm_dir: Path | None = None) -> list[str]:
+    """Uses of the ORM's private attributes (``records._fetch_plan()``) in ``paths``: outside
+    ``core/orm`` only the public methods and the model declarations are used. A module's own
+    names do not count (its classes' private attributes, an override of an ORM method)."""
+    private = orm_private_names(orm_dir)
+    problems = []
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        own = _defined_names(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in private and node.attr not in own:
+                problems.append(
+                    f"{path.relative_to(root)}:{node.lineno}: uses {node.attr}, a private "
+                    "attribute of the ORM; use its public API (docs/writing-addons.md)"
+                )
+    return problems
+
+
+def private_template_violations(paths, root: Path, orm_dir: Path | None = None) -> list[str]:
+    """The same check on Jinja templates (``record._field_visible(...)`` in an expression)."""
+    private = orm_private_names(orm_dir)
+    problems = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for name in re.findall(r"\.(_[A-Za-z]\w*)", line):
+                if name in private:
+                    problems.append(
+                        f"{path.relative_to(root)}:{number}: uses {name}, a private "
+                        "attribute of the ORM; use its public API (docs/writing-addons.md)"
+                    )
+    return problems
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _defined_names(tree) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    names.add(item.name)
+                elif isinstance(item, ast.Assign | ast.AnnAssign):
+                    targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                    names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("self", "cls")
+        ):
+            names.add(node.attr)
+    return names
 
 
 if __name__ == "__main__":

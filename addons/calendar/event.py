@@ -90,7 +90,7 @@ class CalendarEvent(Model):
         names = {}
         for model in set(linked.mapped("res_model")):
             ids = [e.res_id for e in linked if e.res_model == model]
-            names[model] = self.env[model].sudo().browse(ids)._display_names()
+            names[model] = self.env[model].sudo().browse(ids).display_names()
         post_notes(
             self.env,
             [

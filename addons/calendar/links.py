@@ -32,9 +32,9 @@ def check_readable(env, model, ids):
         except AccessError:
             readable = set()
         else:
-            rules = Model._rule_domain("read")
+            rules = Model.rule_domain("read")
             if rules:
-                readable = set(Model.sudo()._search([("id", "in", sorted(readable)), *rules]))
+                readable = set(Model.sudo().search_ids([("id", "in", sorted(readable)), *rules]))
     missing = set(ids) - readable
     if missing:
         raise ValidationError(

@@ -225,7 +225,7 @@ class Activity(Model):
         for model, ids in wanted.items():
             check_readable(self.env, model, ids)
             records = self.env[model].sudo().with_context(active_test=False).browse(list(ids))
-            names = records._display_names()
+            names = records.display_names()
             partners = {}
             if model == "res.partner":
                 partners = {i: i for i in ids}

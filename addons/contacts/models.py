@@ -213,6 +213,7 @@ class Partner(Model):
     active = fields.Boolean("Active", default=True)
 
     # -- computed fields -----------------------------------------------------------------------
+    @api.depends("parent_id", "is_company")
     def _compute_commercial_partner(self):
         for partner in self:
             current, seen = partner, set()
@@ -469,8 +470,8 @@ class Partner(Model):
             ]
         search = ["|"] * (len(terms) - 1) + terms
         records = self.search(list(domain or []) + search, limit=limit)
-        names = records._display_names()
-        return [(id_, names[id_]) for id_ in records._ids]
+        names = records.display_names()
+        return [(id_, names[id_]) for id_ in records.ids]
 
 
 def _duplicate_keys(vals_list) -> list[dict]:

@@ -53,7 +53,7 @@ def convert_leads(leads, choices=None, user_id=None):
         return leads.browse()
     choices = choices or {}
     leads.check_access("write")
-    leads._check_record_rules("write")
+    leads.check_access_rule("write")
     rows = leads.with_context(active_test=False).read(
         [*CARRIED, *CARRIED_M2O, "type", "status", "user_id", "tag_ids", "active"]
     )

@@ -153,7 +153,7 @@ class CustomField(Model):
 
     def unlink(self):
         self.check_access("unlink")
-        self._check_record_rules("unlink")
+        self.check_access_rule("unlink")
         self.env.registry.drop_custom_fields(self.env, self.exists())
         return super().unlink()
 

@@ -357,8 +357,7 @@ class Sample:
 
 def _sample(model, field) -> Sample:
     """The column's sample, taken again after ``SAMPLE_SECONDS`` (kept on the registry)."""
-    registry = model._registry
-    samples = registry.__dict__.setdefault("trigram_samples", {})
+    samples = model.env.registry.caches.setdefault("db.trigram_samples", {})
     key = (model._name, field.name)
     sample = samples.get(key)
     if sample is None or time.monotonic() - sample.taken > SAMPLE_SECONDS:

@@ -65,7 +65,7 @@ def _collect(records, paths) -> dict:
             raise ExportError(f"{model._name} has no field {name!r}")
         if field.type == "binary":
             raise ExportError(f"{model._name}.{name} holds files and cannot be exported")
-    model._check_field_access(first, "read")
+    model.check_field_access(first, "read")
     rows = {row["id"]: row for row in records.read([n for n in first if n != "id"])}
     result = {id_: {} for id_ in records.ids}
 
@@ -107,4 +107,4 @@ _X2MANY = ("one2many", "many2many")
 
 def _x2many_names(model, field, rows) -> dict:
     ids = {i for row in rows.values() for i in (row.get(field.name) or ())}
-    return model.env[field.comodel_name].browse(sorted(ids))._display_names() if ids else {}
+    return model.env[field.comodel_name].browse(sorted(ids)).display_names() if ids else {}

@@ -95,12 +95,12 @@ def _model_at(records, parts) -> str:
 
 def _x2many_external_ids(records, fld) -> list:
     """The related records' external ids, comma-separated, of those the user may read."""
-    records._check_field_access([fld.name], "read")
+    records.check_field_access([fld.name], "read")
     rows = records.read([fld.name])
     comodel = records.env[fld.comodel_name].with_context(active_test=False)
     comodel.check_access("read")
     wanted = sorted({i for row in rows for i in row[fld.name] or ()})
-    readable = set(comodel._search([("id", "in", wanted)])) if wanted else set()
+    readable = set(comodel.search_ids([("id", "in", wanted)])) if wanted else set()
     names = external_ids(records.env, comodel._name, sorted(readable))
     return [
         ",".join(names[i] for i in row[fld.name] or () if i in readable) or None for row in rows

@@ -37,7 +37,7 @@ def importable_fields(model) -> dict:
             continue
         if not (fld.stored_column or fld.type == "many2many"):
             continue
-        if model._field_visible(name):
+        if model.field_visible(name):
             result[name] = fld
     return result
 
@@ -48,7 +48,7 @@ def _sub_fields(env, fld) -> dict:
     return {
         name: f
         for name, f in comodel._fields.items()
-        if f.type in ("char", "text") and f.stored_column and comodel._field_visible(name)
+        if f.type in ("char", "text") and f.stored_column and comodel.field_visible(name)
     }
 
 
@@ -61,7 +61,7 @@ def mapping_options(env, model) -> list[tuple[str, str]]:
         options.append((name, label))
         if fld.type in ("many2one", "many2many"):
             options.append((f"{name}/id", f"{label} / {tr('External ID')}"))
-            rec_name = env[fld.comodel_name]._rec_name_field()
+            rec_name = env[fld.comodel_name].rec_name_field()
             for sub, sub_field in _sub_fields(env, fld).items():
                 if sub != rec_name:
                     options.append((f"{name}/{sub}", f"{label} / {tr(sub_field.string)}"))
@@ -112,7 +112,7 @@ def resolve_header(env, model, header) -> str | None:
             return f"{fld.name}/id"
         sub_name = _name_index(env, _sub_fields(env, fld)).get(sub)
         if sub_name is not None:
-            rec_name = env[fld.comodel_name]._rec_name_field()
+            rec_name = env[fld.comodel_name].rec_name_field()
             return fld.name if sub_name == rec_name else f"{fld.name}/{sub_name}"
     return None
 

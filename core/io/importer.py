@@ -280,7 +280,7 @@ class _Importer:
         # values in the same way share one write: re-importing an unchanged export writes
         # nothing, and a column set to one value for all rows is a single UPDATE.
         ids = [record_id for _n, record_id, _v in items]
-        readable = set(self.model.with_context(active_test=False)._search([("id", "in", ids)]))
+        readable = set(self.model.with_context(active_test=False).search_ids([("id", "in", ids)]))
         names = sorted({name for _n, _r, vals in items for name in vals})
         current = {}
         if readable and names:
@@ -311,7 +311,7 @@ class _Importer:
                     records.write(vals)
                 else:
                     records.check_access("write")
-                    records._check_record_rules("write")
+                    records.check_access_rule("write")
         except _RECORD_ERRORS as exc:
             if len(group) == 1:
                 self._record_error(group[0][0], exc)
@@ -567,7 +567,7 @@ class _Importer:
             }
             readable = (
                 set(
-                    comodel.with_context(active_test=False)._search(
+                    comodel.with_context(active_test=False).search_ids(
                         [("id", "in", sorted(set(candidates.values())))]
                     )
                 )
@@ -580,7 +580,7 @@ class _Importer:
             for key in missing:
                 cache.setdefault(key, None)
             return cache
-        name = column.sub or comodel._rec_name_field()
+        name = column.sub or comodel.rec_name_field()
         if name is None:
             return cache
         # Active records first, as name_search finds them; archived ones only for the rest.

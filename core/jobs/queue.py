@@ -400,7 +400,7 @@ def _check_payload(name, payload):
         if hasattr(value, "_ids") and hasattr(value, "env"):
             raise KontoraError(
                 f"job {name!r}: payload {key!r} is a recordset; pass its ids instead "
-                f"({key}={list(value._ids)!r})"
+                f"({key}={value.ids!r})"
             )
     try:
         pickle.dumps(payload)

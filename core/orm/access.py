@@ -1,7 +1,7 @@
 """Access control: model access rows, record rules and field groups, checked on every path.
 
 ``registry.access`` is an ``AccessControl``; ``core.orm.models.Model`` calls it from
-``check_access``, ``_rule_domain`` and ``_check_field_access``. What it loads (groups,
+``check_access``, ``rule_domain`` and ``check_field_access``. What it loads (groups,
 access rows, rules) is cached in the transaction's state, so a change of rights applies
 from the next transaction on and no process keeps stale rights.
 """

@@ -158,7 +158,7 @@ class Query:
             key = tuple(parts[: depth + 1])
             if key not in self.joins:
                 comodel = self.env[field.comodel_name]
-                model._check_field_access([name], "read")
+                model.check_field_access([name], "read")
                 comodel.check_access("read")
                 alias = self._new_alias(comodel)
                 self.joins[key] = (table, alias, getattr(table, name), comodel)
@@ -174,7 +174,7 @@ class Query:
         rule may go through models the user cannot read and cannot recurse into itself."""
         if self.env.su:
             return None
-        rules = comodel._rule_domain("read")
+        rules = comodel.rule_domain("read")
         if not rules:
             return None
         sub = Query(comodel.sudo())
@@ -208,7 +208,7 @@ class Query:
         model, table = self.model, self.table
         if len(parts) > 1:
             field = self._field(model, parts[0])
-            self.model._check_field_access([parts[0]], "read")
+            self.model.check_field_access([parts[0]], "read")
             rest = (".".join(parts[1:]), operator, value)
             if field.type == "many2one" and field.store:
                 return self._many2one_subquery(table, field, rest)
@@ -216,7 +216,7 @@ class Query:
                 return self._x2many_subquery(table, model, field, rest)
             raise DomainError(f"{model._name}.{parts[0]} is not a relation to go through")
         field = self._field(model, parts[-1])
-        self.model._check_field_access([parts[0]], "read")
+        self.model.check_field_access([parts[0]], "read")
         return self._compile(table, model, field, operator, value, leaf)
 
     def _related_query(self, comodel, leaf):
@@ -404,7 +404,7 @@ class Query:
     def _many2one_by_name(self, column, field, operator, value):
         comodel = self.env[field.comodel_name]
         comodel.check_access("read")
-        rec_name = comodel._rec_name_field()
+        rec_name = comodel.rec_name_field()
         if not rec_name:
             raise DomainError(f"{field.comodel_name} has no name to search {field.name} by")
         negative = operator in NEGATIVE
@@ -423,7 +423,7 @@ class Query:
             return ~table.id.in_(inner) if operator == "=" else table.id.in_(inner)
         if isinstance(value, str):
             comodel.check_access("read")
-            rec_name = comodel._rec_name_field()
+            rec_name = comodel.rec_name_field()
             leaf = (rec_name, NEGATIVE.get(operator, operator), value)
         else:
             ids = value if isinstance(value, list | tuple) else [value]
@@ -519,13 +519,13 @@ class Query:
                 raise DomainError(f"bad order term {part.strip()!r}: expected 'field [asc|desc]'")
             name, direction, nulls = match.groups()
             field = self._field(self.model, name)
-            self.model._check_field_access([name], "read")
+            self.model.check_field_access([name], "read")
             if not field.stored_column:
                 raise DomainError(f"cannot order by {self.model._name}.{name}: not stored")
             column = getattr(self.table, name)
             if field.type == "many2one":
                 comodel = self.env[field.comodel_name]
-                rec_name = comodel._rec_name_field()
+                rec_name = comodel.rec_name_field()
                 if rec_name and comodel._fields[rec_name].stored_column:
                     try:
                         alias, _ = self._join_path([name])
@@ -614,7 +614,7 @@ class Query:
         for meta, index in zip(group_meta, range(len(group_meta)), strict=True):
             if meta[1].type == "many2one":
                 ids = {row[index] for row in rows if row[index] is not None}
-                names[index] = self.env[meta[1].comodel_name].browse(ids)._display_names()
+                names[index] = self.env[meta[1].comodel_name].browse(ids).display_names()
         result = []
         for row in rows:
             item = {}
@@ -646,7 +646,7 @@ class Query:
         parts = name.split(".")
         table, model = self._join_path(parts[:-1]) if len(parts) > 1 else (self.table, self.model)
         field = self._field(model, parts[-1])
-        model._check_field_access([parts[-1]], "read")
+        model.check_field_access([parts[-1]], "read")
         if not field.stored_column:
             raise DomainError(f"cannot group by {model._name}.{field.name}: not stored")
         column = getattr(table, field.name)
@@ -711,7 +711,7 @@ class Query:
         parts = name.split(".")
         table, model = self._join_path(parts[:-1]) if len(parts) > 1 else (self.table, self.model)
         field = self._field(model, parts[-1])
-        model._check_field_access([parts[-1]], "read")
+        model.check_field_access([parts[-1]], "read")
         if not field.stored_column:
             raise DomainError(f"cannot aggregate {model._name}.{field.name}: not stored")
         if func in ("sum", "avg") and field.type not in ("integer", "float", "monetary"):

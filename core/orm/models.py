@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.db.connection import is_postgres
 from core.exceptions import AccessError, ConflictError, MissingError, UserError, ValidationError
-from core.orm import api
+from core.orm import api, pages
 from core.orm import fields as F
 from core.orm.access import VERBS
 from core.orm.domain import Query
@@ -209,15 +209,15 @@ class Model(metaclass=MetaModel):
             checker.check_model(self.env, self._name, operation)
         return True
 
-    def _rule_domain(self, operation: str) -> list:
+    def rule_domain(self, operation: str) -> list:
         """The record-rule domain that limits what the user may ``operation``; [] for all."""
         if self.env.su or self.env.registry.access is None:
             return []
         return self.env.registry.access.rule_domain(self.env, self._name, operation)
 
-    def _check_record_rules(self, operation: str):
+    def check_access_rule(self, operation: str):
         """Raise AccessError when some of these records are outside the user's rules."""
-        domain = self._rule_domain(operation)
+        domain = self.rule_domain(operation)
         if not domain or not self.ids:
             return
         known = (
@@ -229,7 +229,9 @@ class Model(metaclass=MetaModel):
         if not ids:
             return  # all came from a search that applied the same rules
         allowed = set(
-            self.sudo().with_context(active_test=False)._search([("id", "in", list(ids))] + domain)
+            self.sudo()
+            .with_context(active_test=False)
+            .search_ids([("id", "in", list(ids))] + domain)
         )
         if len(allowed) != len(ids):
             env = self.env
@@ -241,7 +243,7 @@ class Model(metaclass=MetaModel):
                 )
             )
 
-    def _check_field_access(self, names, operation: str):
+    def check_field_access(self, names, operation: str):
         """Raise AccessError when a field is hidden from the user (field groups)."""
         if self.env.su or self.env.registry.access is None:
             return
@@ -392,7 +394,7 @@ class Model(metaclass=MetaModel):
         comodel = self.env[field.comodel_name].with_context(active_test=True)
         inverse = comodel._fields[field.inverse_name]
         grouped = {i: [] for i in ids}
-        found = comodel.sudo()._search([(field.inverse_name, "in", list(ids))])
+        found = pages.search_ids_in(comodel.sudo(), field.inverse_name, ids)
         fcache_inverse = self.env.state.cache.get(inverse, {})
         missing = [i for i in found if i not in fcache_inverse]
         if missing:
@@ -410,8 +412,17 @@ class Model(metaclass=MetaModel):
         rel = self._registry.relation_tables[(self._name, field.name)]
         c1, c2 = getattr(rel, field.column1), getattr(rel, field.column2)
         grouped = {i: [] for i in ids}
+        db = self.env.db
         for chunk in _chunks(list(ids), PREFETCH_MAX):
-            for left, right in rel.select(c1, c2).where(c1.in_(chunk)).order_by(c2).tuples():
+            # One SQL text per field and size class of the chunk (padded by repeating an id).
+            size = max(8, 1 << (len(chunk) - 1).bit_length())
+            marks = ", ".join([db.param] * size)
+            sql = (
+                f'SELECT "{c1.column_name}", "{c2.column_name}" FROM "{rel._meta.table_name}" '
+                f'WHERE "{c1.column_name}" IN ({marks}) ORDER BY "{c2.column_name}"'
+            )
+            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            for left, right in db.execute_prepared(sql, padded).fetchall():
                 grouped[left].append(right)
         fcache = self.env.state.cache.setdefault(field, {})
         for key, value in grouped.items():
@@ -452,7 +463,7 @@ class Model(metaclass=MetaModel):
 
     # -- display names ------------------------------------------------------------------------------
     def _compute_display_name(self):
-        rec_name = self._rec_name_field()
+        rec_name = self.rec_name_field()
         field = self._fields.get(rec_name) if rec_name else None
         if field is not None and field.type in ("char", "text") and field.stored_column:
             # The usual case, in bulk from the cache: one fetch for the batch, no per-record calls.
@@ -477,23 +488,23 @@ class Model(metaclass=MetaModel):
                 rec.display_name = f"{rec._description} #{rec.id}"
 
     @classmethod
-    def _rec_name_field(cls):
+    def rec_name_field(cls):
         if cls._rec_name:
             return cls._rec_name
         return "name" if "name" in cls._fields else None
 
-    def _display_names(self) -> dict:
+    def display_names(self) -> dict:
         """``{id: display name}`` for these records, those the user may not read marked so."""
         if not self:
             return {}
         allowed = self
-        if not self.env.su and self._rule_domain("read"):
+        if not self.env.su and self.rule_domain("read"):
             allowed = self.browse(
-                self.with_context(active_test=False)._search([("id", "in", self.ids)])
+                self.with_context(active_test=False).search_ids([("id", "in", self.ids)])
             )
         restricted = self.env.translate("Restricted")
         names = dict.fromkeys(self._ids, restricted)
-        rec_name = self._fields.get(self._rec_name_field() or "")
+        rec_name = self._fields.get(self.rec_name_field() or "")
         # Names of shipped data (stages, reasons) are English in the database and
         # translated through the addons' catalogs, as labels are.
         translate = self.env.translate if getattr(rec_name, "translate", False) else None
@@ -510,7 +521,7 @@ class Model(metaclass=MetaModel):
         return names
 
     def _display_name_for_read(self):
-        return self._display_names().get(self.id)
+        return self.display_names().get(self.id)
 
     # -- search ------------------------------------------------------------------------------------------
     def _query(self, domain=(), operation="read"):
@@ -518,13 +529,13 @@ class Model(metaclass=MetaModel):
 
         query = Query(self)
         query.add_domain(list(domain or ()))
-        rules = self._rule_domain(operation)
+        rules = self.rule_domain(operation)
         if rules:
             query.add_domain(rules, apply_active=False)
             query.rules_applied = operation == "read"
         return query
 
-    def _search(self, domain=(), order=None, limit=None, offset=0) -> list:
+    def search_ids(self, domain=(), order=None, limit=None, offset=0) -> list:
         self.check_access("read")
         query = self._query(domain)
         ids = query.select_ids(order or self._order, limit, offset)
@@ -536,7 +547,7 @@ class Model(metaclass=MetaModel):
         """``{value of group_field: records}``: the first ``limit`` matches of each group, in
         one query (kanban columns)."""
         self.check_access("read")
-        self._check_field_access([group_field], "read")
+        self.check_field_access([group_field], "read")
         query = self._query(domain)
         groups = query.select_ids_per_group(group_field, order or self._order, limit)
         all_ids = tuple(i for ids in groups.values() for i in ids)
@@ -546,8 +557,17 @@ class Model(metaclass=MetaModel):
 
     def search(self, domain=(), order=None, limit=None, offset=0):
         """Records matching an Odoo-style domain, sorted by ``order``."""
-        ids = tuple(self._search(domain, order, limit, offset))
+        ids = tuple(self.search_ids(domain, order, limit, offset))
         return self._browse(ids, ids)
+
+    def search_page(self, domain=(), order=None, limit=80, offset=0, count_limit=0):
+        """``(records, count, exact)``: one page of ``search`` and how many records match
+        in all, for lists. The page's rows come with every stored column (reading them
+        needs no second query), the SQL of a repeated search is compiled once, and the
+        count is reused while the data cannot have changed. ``count_limit`` > 0 caps the
+        count (``exact`` is then False when the cap was reached); on the last page the
+        total is known without counting."""
+        return pages.search_page(self, list(domain or ()), order, limit, offset, count_limit)
 
     def search_count(self, domain=(), limit=None) -> int:
         """How many records match; with ``limit``, counting stops there (capped counts)."""
@@ -557,11 +577,11 @@ class Model(metaclass=MetaModel):
     def name_search(self, name="", domain=None, operator="ilike", limit=8) -> list:
         """``[(id, display_name)]`` of records whose name matches, for autocompletion."""
         domain = list(domain or [])
-        rec_name = self._rec_name_field()
+        rec_name = self.rec_name_field()
         if name and rec_name:
             domain = domain + [(rec_name, operator, name)]
         records = self.search(domain, limit=limit)
-        names = records._display_names()
+        names = records.display_names()
         return [(id_, names[id_]) for id_ in records._ids]
 
     def read_group(
@@ -577,12 +597,28 @@ class Model(metaclass=MetaModel):
     # -- read -------------------------------------------------------------------------------------------
     def read(self, fields=None) -> list[dict]:
         """The values of ``fields`` (all but binary by default) as a list of dicts."""
+        ids = self.ids
+        names, columns = self.read_columns(fields)
+        return [
+            {
+                "id": id_,
+                **{name: column[index] for name, column in zip(names, columns, strict=True)},
+            }
+            for index, id_ in enumerate(ids)
+        ]
+
+    def read_columns(self, fields=None) -> tuple[list[str], list[list]]:
+        """``(names, columns)``: what ``read`` returns, a column per field (values in the
+        order of the records), without building a dict per row: the API serialises pages
+        from it. The same checks as ``read`` (visible fields, field groups, record rules);
+        rows already in the cache (a ``search_page`` brings every stored column along) are
+        not fetched again."""
         self.check_access("read")
         if fields is None:
             names = [
                 n
                 for n, f in self._fields.items()
-                if f.type != "binary" and n != "id" and self._field_visible(n)
+                if f.type != "binary" and n != "id" and self.field_visible(n)
             ]
         else:
             names = [n for n in fields if n != "id"]
@@ -591,24 +627,21 @@ class Model(metaclass=MetaModel):
                 raise ValidationError(
                     f"{self._name} has no field {unknown[0]!r}", unknown[0], self._name
                 )
-        self._check_field_access(names, "read")
-        self._check_record_rules("read")
+        self.check_field_access(names, "read")
+        self.check_access_rule("read")
         records = self.with_context(active_test=False)
         ids = self.ids
         if ids:
-            # Only the columns asked for when few are: a list or a board reads a handful of
-            # a wide model's columns for thousands of rows.
-            stored = [n for n in names if self._fields[n].stored_column]
-            only = stored if fields is not None and len(stored) < 8 else None
-            records._browse(tuple(ids))._fetch_columns(ids, only)
+            stored = [self._fields[n] for n in names if self._fields[n].stored_column]
+            cache = self.env.state.cache
+            missing = [i for i in ids if any(i not in cache.get(field, ()) for field in stored)]
+            if missing:
+                # Only the columns asked for when few are: a list or a board reads a handful
+                # of a wide model's columns for thousands of rows.
+                only = [f.name for f in stored] if fields is not None and len(stored) < 8 else None
+                records._browse(tuple(missing))._fetch_columns(missing, only)
         columns = [self._read_column(records, ids, self._fields[name]) for name in names]
-        return [
-            {
-                "id": id_,
-                **{name: column[index] for name, column in zip(names, columns, strict=True)},
-            }
-            for index, id_ in enumerate(ids)
-        ]
+        return names, columns
 
     def _read_column(self, records, ids, field) -> list:
         """The values of one field for ``ids`` as ``read()`` returns them, from the cache."""
@@ -623,7 +656,7 @@ class Model(metaclass=MetaModel):
             names = (
                 self.env[field.comodel_name]
                 .browse({v for v in values if v is not None})
-                ._display_names()
+                .display_names()
             )
             return [None if v is None else (v, names.get(v)) for v in values]
         if isinstance(field, F._X2many):
@@ -647,10 +680,10 @@ class Model(metaclass=MetaModel):
         return {
             name: field.describe()
             for name, field in self._fields.items()
-            if self._field_visible(name)
+            if self.field_visible(name)
         }
 
-    def _field_visible(self, name) -> bool:
+    def field_visible(self, name) -> bool:
         access = self.env.registry.access
         return self.env.su or access is None or access.field_allowed(self.env, self._name, name)
 
@@ -667,7 +700,7 @@ class Model(metaclass=MetaModel):
 
         with self.env.atomic():
             records = create_records(self, vals_list)
-            records._check_record_rules("create")
+            records.check_access_rule("create")
         return records
 
     def write(self, vals):
@@ -675,7 +708,7 @@ class Model(metaclass=MetaModel):
         if not self._ids:
             return True
         self.check_access("write")
-        self._check_record_rules("write")
+        self.check_access_rule("write")
 
         with self.env.atomic():
             write_records(self, dict(vals))
@@ -686,7 +719,7 @@ class Model(metaclass=MetaModel):
         if not self._ids:
             return True
         self.check_access("unlink")
-        self._check_record_rules("unlink")
+        self.check_access_rule("unlink")
 
         with self.env.atomic():
             unlink_records(self)
@@ -711,14 +744,14 @@ class Model(metaclass=MetaModel):
         """The history of one record (newest first), for users who may read the record."""
         self.ensure_one()
         self.check_access("read")
-        self._check_record_rules("read")
+        self.check_access_rule("read")
         if "mail.message" not in self.env.registry.models:
             return []
         Message = self.env["mail.message"].sudo()
         entries = Message.search(
             [("model", "=", self._name), ("res_id", "=", self.id)], limit=limit
         )
-        visible = self._field_visible
+        visible = self.field_visible
         result = []
         for entry in entries:
             changes = [
@@ -747,10 +780,10 @@ class Model(metaclass=MetaModel):
     def message_post(self, body):
         """Add a note to the history of these records (needs read access to them)."""
         self.check_access("read")
-        self._check_record_rules("read")
+        self.check_access_rule("read")
         if not body or not str(body).strip():
             raise ValidationError("A note cannot be empty", "body")
-        names = self.sudo().with_context(active_test=False)._display_names()
+        names = self.sudo().with_context(active_test=False).display_names()
         entries = [
             {
                 "model": self._name,

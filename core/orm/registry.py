@@ -17,6 +17,7 @@ from core.orm import fields as F
 from core.orm.access import AccessControl
 from core.orm.env import SUPERUSER_ID, Environment, transaction
 from core.orm.models import Model
+from core.orm.pages import QueryCache
 from core.orm.support import REGISTRY_VERSION_KEY
 from core.plugins import call_in_order, make_plugin_manager
 
@@ -72,6 +73,10 @@ class Registry:
         self.soft_foreign_keys: dict = defaultdict(list)
         self.tracked_fields: dict = {}
         self._computed_by: dict = {}
+        # Compiled searches, counts and pages of this registry's database (core.orm.pages).
+        self.query_cache = QueryCache()
+        # What the layers above keep per build (e.g. the API's schemas), by their own keys.
+        self.caches: dict = {}
         self._build(list(custom_fields))
         self.data = self.views = None
         if "ir.model.access" in self.models:

@@ -24,7 +24,7 @@ def display(field, value, env) -> str | None:
     if value is None or value == ():
         return None
     if field.type == "many2one":
-        return env[field.comodel_name].browse(value)._display_names().get(value)
+        return env[field.comodel_name].browse(value).display_names().get(value)
     if field.type == "selection":
         return dict(field.selection).get(value, value)
     if field.type == "boolean":
@@ -53,7 +53,7 @@ def _change(field, old, new, env) -> dict:
 def _entries(records, event, changes_by_id=None, names=None):
     env = records.env
     now, uid = utcnow(), env.uid
-    names = names or records.sudo().with_context(active_test=False)._display_names()
+    names = names or records.sudo().with_context(active_test=False).display_names()
     return [
         {
             "model": records._name,
@@ -110,7 +110,7 @@ def after_write(records, before):
 
 
 def before_unlink(records) -> list:
-    names = records.sudo().with_context(active_test=False)._display_names()
+    names = records.sudo().with_context(active_test=False).display_names()
     return _entries(records, "deleted", names=names)
 
 

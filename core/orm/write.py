@@ -109,7 +109,7 @@ def create_records(model, vals_list):
     for vals in vals_list:
         keys.update(vals)
     _check_keys(model, keys)
-    model._check_field_access([k for k in keys], "write")
+    model.check_field_access([k for k in keys], "write")
     defaults = model.default_get(None)
     columns = {}
     for name, field in fields_.items():
@@ -308,7 +308,7 @@ def write_records(records, vals):
     model = records
     env = records.env
     _check_keys(model, vals)
-    records._check_field_access(list(vals), "write")
+    records.check_field_access(list(vals), "write")
     computed = [n for n in vals if model._fields[n].compute]
     if computed:
         raise ValidationError(
@@ -584,7 +584,7 @@ def _modified(records, names, before=False, created=False, exclude_self=False):
                 targets = real_ids
             else:
                 target_model = env[target.model_name].sudo().with_context(active_test=False)
-                targets = target_model._search([(".".join(path), "in", real_ids)])
+                targets = target_model.search_ids([(".".join(path), "in", real_ids)])
                 if exclude_self and target.model_name == records._name:
                     targets = [t for t in targets if t not in set(real_ids)]
             if targets:

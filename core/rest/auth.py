@@ -16,7 +16,7 @@ import re
 import threading
 import time
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
 from core.base.security import record_use
 from core.orm.env import SUPERUSER_ID
@@ -187,32 +187,41 @@ return tostring(wait)
         return wait_ms / 1000.0
 
 
-_limiters: dict = {}
-_limiters_lock = threading.Lock()
+class Limiters:
+    """The rate limiters of one application (``app.extensions``), one per configuration."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._found: dict = {}
+
+    def get(self, key, make):
+        with self._lock:
+            found = self._found.get(key)
+            if found is None:
+                found = self._found[key] = make()
+            return found
 
 
 def limiter_for(registry):
-    """This process's limiter for the registry's configuration (None: no limit): a bucket in
-    Redis shared by all processes when ``api.rate_limit_store`` is ``redis``, else one in
-    this process's memory."""
+    """This application's limiter for the registry's configuration (None: no limit): a
+    bucket in Redis shared by all processes when ``api.rate_limit_store`` is ``redis``,
+    else one in this process's memory."""
     config = registry.config
     limit = config.get("api.rate_limit", 0) if config is not None else 0
     if not limit:
         return None
     window = config.get("api.rate_window_seconds", 60)
     store = config.get("api.rate_limit_store", "process")
-    key = (id(config), limit, window, store)
-    with _limiters_lock:
-        found = _limiters.get(key)
-        if found is None:
-            if store == "redis":
-                # Kontora instances sharing one Redis count apart: one namespace per database.
-                namespace = hashlib.sha256(config.database_url.encode()).hexdigest()[:16]
-                found = RedisRateLimiter(limit, window, config["jobs.redis_url"], namespace)
-            else:
-                found = RateLimiter(limit, window)
-            _limiters[key] = found
-        return found
+
+    def make():
+        if store == "redis":
+            # Kontora instances sharing one Redis count apart: one namespace per database.
+            namespace = hashlib.sha256(config.database_url.encode()).hexdigest()[:16]
+            return RedisRateLimiter(limit, window, config["jobs.redis_url"], namespace)
+        return RateLimiter(limit, window)
+
+    limiters = current_app.extensions.setdefault("kontora.rest.limiters", Limiters())
+    return limiters.get((config.database_url, limit, window, store), make)
 
 
 def check_rate(registry, caller):

@@ -144,7 +144,7 @@ def openapi_document(registry) -> dict:
         cls = registry.models[name]
         if cls._abstract:
             continue
-        _model_paths(spec, cls, id_param)
+        _model_paths(spec, registry, cls, id_param)
     _report_path(spec, registry)
     spec.path(
         path="/api/v1/openapi.json",
@@ -165,9 +165,9 @@ def openapi_document(registry) -> dict:
     return spec.to_dict()
 
 
-def _model_paths(spec, cls, id_param):
+def _model_paths(spec, registry, cls, id_param):
     name = cls._name
-    schemas = model_schemas(cls)
+    schemas = model_schemas(cls, registry)
     read_ref, create_ref, update_ref = name, f"{name}-create", f"{name}-update"
     spec.components.schema(read_ref, schema=schemas.read)
     spec.components.schema(create_ref, schema=schemas.create)
@@ -279,7 +279,7 @@ def _model_paths(spec, cls, id_param):
             },
         },
     )
-    for method, func in sorted(api_methods(cls).items()):
+    for method, func in sorted(api_methods(cls, registry).items()):
         properties, required, extra = method_parameters(func)
         body = {"type": "object", "properties": properties, "additionalProperties": extra}
         if required:

@@ -37,7 +37,7 @@ from core.request.errors import error_fields, error_status
 from core.rest import schemas as S
 from core.rest.auth import SAFE_METHODS, ApiError, authenticate, bearer_token, key_user, touch_key
 from core.rest.openapi import openapi_document
-from core.rest.search import PageCache, read_page, search_page
+from core.rest.search import PageCache, read_page
 
 _logger = logging.getLogger(__name__)
 
@@ -197,14 +197,13 @@ def _body(required=True):
     return _loads(text, "The body")
 
 
-_SCHEMA_INSTANCES: dict = {}
-
-
 def _schema_instance(schema_cls):
-    # A parameter schema keeps no state between loads; building one costs more than a load.
-    found = _SCHEMA_INSTANCES.get(schema_cls)
+    # A parameter schema keeps no state between loads; building one costs more than a load,
+    # so the application keeps one of each.
+    kept = current_app.extensions.setdefault("kontora.rest.schemas", {})
+    found = kept.get(schema_cls)
     if found is None:
-        found = _SCHEMA_INSTANCES[schema_cls] = schema_cls()
+        found = kept[schema_cls] = schema_cls()
     return found
 
 
@@ -347,8 +346,12 @@ def _record(model, id_):
     return model.browse(found.ids)
 
 
+def _schemas(model):
+    return S.model_schemas(type(model), model.env.registry)
+
+
 def _dump(model, rows):
-    return S.model_schemas(type(model)).dump(rows)
+    return _schemas(model).dump(rows)
 
 
 def _orm_values(model, vals: dict) -> dict:
@@ -386,8 +389,7 @@ def search_records(env, model):
     names = _field_names(Model, params.get("fields"))
     if key is not None and not pages.cacheable(Model, names):
         key = None
-    records, total, exact = search_page(
-        Model,
+    records, total, exact = Model.search_page(
         domain,
         order=params.get("order") or None,
         limit=params["limit"],
@@ -399,21 +401,13 @@ def search_records(env, model):
         payload["count_limited"] = True
     body = _dumps(payload)
     if key is not None:
-        pages.put(state, key, body)
+        pages.put(env, state, key, body)
     return _json_response(body)
 
 
 def _page_cache(env):
     size = _config(env, "api.response_cache", 0)
-    if not size:
-        return None
-    found = _PAGE_CACHES.get(size)
-    if found is None:
-        found = _PAGE_CACHES[size] = PageCache(size)
-    return found
-
-
-_PAGE_CACHES: dict = {}
+    return PageCache(size) if size else None
 
 
 def _config(env, key, default):
@@ -429,7 +423,7 @@ def create_records(env, model):
     Model = _model(env, model)
     Model.check_access("create")
     body = _body()
-    schemas = S.model_schemas(type(Model))
+    schemas = _schemas(Model)
     if isinstance(body, list):
         if not body or len(body) > MAX_CREATE:
             raise ApiError(422, "validation_error", f"Send 1 to {MAX_CREATE} records")
@@ -455,7 +449,7 @@ def update_record(env, model, id):
     Model = _model(env, model)
     Model.check_access("write")
     record = _record(Model, id)
-    vals = dict(_load(S.model_schemas(type(Model)).update, _body(), partial=True))
+    vals = dict(_load(_schemas(Model).update, _body(), partial=True))
     expected = vals.pop("write_date", None)
     if expected is not None:
         record.check_write_date(expected)
@@ -476,7 +470,7 @@ def delete_record(env, model, id):
 @api_route("/<model>/<int:id>/<method>", ["POST"])
 def call_method(env, model, id, method):
     Model = _model(env, model)
-    func = S.api_methods(type(Model)).get(method)
+    func = S.api_methods(type(Model), Model.env.registry).get(method)
     if func is None:
         raise ApiError(404, "not_found", f"{Model._name} has no public method {method!r}")
     record = _record(Model, id)

@@ -19,7 +19,6 @@ import binascii
 import datetime
 import inspect
 import re
-import weakref
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import marshmallow as ma
@@ -383,15 +382,21 @@ def _wire_field(field, mode):
     return AnyJson(**kwargs)  # json and any kind added later
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def _per_build(registry, kind, cls, build):
+    """``build(cls)``, kept in the registry's caches for the build (rebuilding the registry
+    replaces them); without a registry, built for the caller alone."""
+    if registry is None:
+        return build(cls)
+    kept = registry.caches.setdefault(kind, {})
+    found = kept.get(cls)
+    if found is None:
+        found = kept[cls] = build(cls)
+    return found
 
 
-def model_schemas(cls) -> ModelSchemas:
+def model_schemas(cls, registry=None) -> ModelSchemas:
     """The schemas of a model's final class, built once per registry build."""
-    schemas = _CACHE.get(cls)
-    if schemas is None:
-        schemas = _CACHE[cls] = ModelSchemas(cls)
-    return schemas
+    return _per_build(registry, "rest.schemas", cls, ModelSchemas)
 
 
 # -- public methods ----------------------------------------------------------------------------------
@@ -404,15 +409,15 @@ def _base_public(name) -> bool:
 # its action_* methods and what it marks public itself (message_history, message_post).
 _INTERNAL = frozenset(n for n in dir(Model) if not _base_public(n))
 _NEEDS_ACTIVE = ("action_archive", "action_unarchive")
-_METHODS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def api_methods(cls) -> dict:
+def api_methods(cls, registry=None) -> dict:
     """The methods of a model the API may call on a record: ``action_*`` ones and those
     marked ``@api.public``; never private (``_x``) or internal ones, even if marked."""
-    found = _METHODS.get(cls)
-    if found is not None:
-        return found
+    return _per_build(registry, "rest.methods", cls, _api_methods)
+
+
+def _api_methods(cls) -> dict:
     found = {}
     for name in dir(cls):
         if name.startswith("_") or name in _INTERNAL:
@@ -430,7 +435,6 @@ def api_methods(cls) -> dict:
         )
         if name.startswith("action_") or marked:
             found[name] = attr
-    _METHODS[cls] = found
     return found
 
 

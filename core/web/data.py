@@ -210,7 +210,7 @@ def search_domain(env, search_view, params, action=None):
     domains = [_placeholders(env, action.domain)] if action and action.domain else []
     text = (params.get("q") or "").strip()
     if text:
-        names = [f.name for f in search_view.fields] or [model._rec_name_field() or "id"]
+        names = [f.name for f in search_view.fields] or [model.rec_name_field() or "id"]
         domains.append(_or([[(name, "ilike", text)] for name in names]))
     by_id = {f.id: f for f in search_view.filters if isinstance(f, Filter)}
     if params.get("mine") and "user_id" in model._fields:
@@ -247,7 +247,7 @@ def _custom_term(model, raw):
 def list_columns(model, view, lang):
     cols = []
     for node in view.fields:
-        if not isinstance(node, Field) or not model._field_visible(node.name.split(".")[0]):
+        if not isinstance(node, Field) or not model.field_visible(node.name.split(".")[0]):
             continue
         field = _path_field(model, node.name)
         cols.append(
@@ -317,7 +317,15 @@ def list_page(env, views, model_name, params, action=None, lang="en"):
         and (view.sum is None or c["name"] in view.sum)
         and c["field"].store
     ]
-    count = model.search_count(domain, limit=COUNT_CAP + 1)
+    records = None
+    if groupby:
+        count = model.search_count(domain, limit=COUNT_CAP + 1)
+    else:
+        # The page and the count in one go (the ORM reuses a count while nothing changed).
+        records, count, _exact = model.search_page(
+            domain, order=order, limit=PAGE_SIZE, offset=offset, count_limit=COUNT_CAP + 1
+        )
+        count = min(count, COUNT_CAP + 1)
     totals = {}
     if sums and count:
         row = model.read_group(domain, [], [f"{s}:sum" for s in sums])[0]
@@ -338,7 +346,6 @@ def list_page(env, views, model_name, params, action=None, lang="en"):
     if groupby:
         result["groups"] = list_groups(model, domain, groupby, sums, lang)
         return result
-    records = model.search(domain, order=order, limit=PAGE_SIZE, offset=offset)
     result["rows"] = read_rows(records, cols, lang)
     return result
 
@@ -404,7 +411,7 @@ def kanban_board(env, views, model_name, params, action=None, lang="en"):
         comodel = env[field.comodel_name]
         stages = comodel.search([])
         fold = "fold" in comodel._fields
-        names = stages._display_names()
+        names = stages.display_names()
         folded = dict(zip(stages.ids, stages.mapped("fold"), strict=True)) if fold else {}
         keys = [(sid, names[sid], folded.get(sid, False)) for sid in stages.ids]
     else:
@@ -496,7 +503,7 @@ def form_page(env, views, model_name, record_id, lang="en", view_id=None):
     model = env[model_name]
     view = views.get(model_name, "form", view_id)
     names = [
-        f.name for f in iter_fields(view.body) if "." not in f.name and model._field_visible(f.name)
+        f.name for f in iter_fields(view.body) if "." not in f.name and model.field_visible(f.name)
     ]
     extra = [n for n in ("write_date", "display_name", "state", "active") if n in model._fields]
     record = model.browse(record_id) if record_id else model.browse()
@@ -509,7 +516,7 @@ def form_page(env, views, model_name, record_id, lang="en", view_id=None):
             field = model._fields[name]
             if field.type == "many2one" and isinstance(values[name], int):
                 target = env[field.comodel_name].browse([values[name]])
-                values[name] = (values[name], target._display_names().get(values[name]))
+                values[name] = (values[name], target.display_names().get(values[name]))
             elif field.type in ("one2many", "many2many") and not isinstance(values[name], list):
                 values[name] = []
     lines = {}

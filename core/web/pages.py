@@ -221,7 +221,7 @@ def _filter_fields(model, lang):
     for name, field in model._fields.items():
         if not field.store or field.type in ("one2many", "binary", "json"):
             continue
-        if not model._field_visible(name):
+        if not model.field_visible(name):
             continue
         out.append({"name": name, "label": D.label(field, lang), "type": field.type})
         if field.type == "many2one":
@@ -289,7 +289,7 @@ def form(env, model_name, record_id=None):
                     if not value.isdigit():
                         continue
                     target = env[model._fields[name].comodel_name].browse([int(value)])
-                    value = (int(value), target._display_names().get(int(value)))
+                    value = (int(value), target.display_names().get(int(value)))
                 elif model._fields[name].type == "datetime":
                     try:  # the calendar's slots are local times
                         value = D.to_utc(datetime.datetime.fromisoformat(value), tz)
@@ -459,7 +459,7 @@ def quick_create(env, model_name):
     model = _model(env, model_name)
     body = _json_body()
     name = (body.get("name") or "").strip()
-    rec_name = model._rec_name_field()
+    rec_name = model.rec_name_field()
     if not name or not rec_name:
         raise PageError(400, env.translate("A name is needed"))
     vals = {rec_name: name}
@@ -467,7 +467,7 @@ def quick_create(env, model_name):
         if key in model._fields:
             vals.update(D.parse_form_values(model, {key: value}))
     record = model.create(vals)
-    return jsonify(id=record.id, name=record._display_names()[record.id])
+    return jsonify(id=record.id, name=record.display_names()[record.id])
 
 
 @bp.route("/web/<model_name>/bulk", methods=["POST"])
@@ -590,7 +590,7 @@ def attach(env, model_name, record_id):
     if not record:
         raise PageError(404, _not_visible(env, model_name, record_id))
     model.check_access("write")
-    record._check_record_rules("write")
+    record.check_access_rule("write")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise PageError(400, env.translate("Choose a file to attach"))

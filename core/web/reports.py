@@ -104,7 +104,7 @@ def calendar(env, model_name, view, domain, params, lang):
     if view.color:
         names.append(view.color)
     rows = records.read(names) if records else []
-    titles = records._display_names() if records else {}
+    titles = records.display_names() if records else {}
     palette = ["#2459b3", "#2e7d32", "#b26a00", "#8e24aa", "#00838f", "#c62828", "#5d4037"]
     events = []
     for row in rows:

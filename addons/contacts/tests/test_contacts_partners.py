@@ -199,7 +199,7 @@ def test_a_salesman_is_told_about_a_colleagues_client_he_cannot_open(contacts, m
     with contacts.transaction(boris.id) as env:
         [found] = env["res.partner"].find_duplicates([{"email": "buyer@client.ru"}])
         assert found.ids == [annas.id]
-        assert found._display_names() == {annas.id: "Restricted"}
+        assert found.display_names() == {annas.id: "Restricted"}
 
 
 def test_the_tag_filter_by_name_matches_every_level_below(contacts):

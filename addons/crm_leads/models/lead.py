@@ -196,7 +196,7 @@ class Lead(Model):
         # The history is written as the system: check the user's right to the deals first,
         # and keep it all in one savepoint, so a refused write leaves no trace.
         self.check_access("write")
-        self._check_record_rules("write")
+        self.check_access_rule("write")
         with self.env.atomic():
             self.env["crm.stage.history"].sudo().close_rows(moving)
             result = super().write(vals)
@@ -265,7 +265,7 @@ class Lead(Model):
             )
         now = utcnow()
         self.check_access("write")
-        self._check_record_rules("write")
+        self.check_access_rule("write")
         groups = {}
         for lead in self:
             groups.setdefault((lead.stage_id.id, reasons[lead.id]), []).append(lead.id)
