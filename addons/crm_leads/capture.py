@@ -20,10 +20,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, g, redirect, request
 
-from core import UserError, csrf_exempt
+from core import UserError, csrf_exempt, tr
 
 from .models.config import WEBFORM_TARGETS
-from .translate import translate
 
 _logger = logging.getLogger(__name__)
 UTM_PARAMS = ("utm_source", "utm_medium", "utm_campaign")
@@ -109,7 +108,7 @@ class Refused(Exception):
     """A post refused: the status, the reason in the poster's language, the fields at fault."""
 
     def __init__(self, status, message, fields=None, **values):
-        message = translate(_poster_lang(), message, **values)
+        message = tr(_poster_lang(), message, **values)
         super().__init__(message)
         self.status, self.message, self.fields = status, message, fields or []
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime
 
-from core import charts, format_money
+from core import charts, format_money, tr
 from core import views as V
 
 from . import reports
-from .translate import translate
 
 
 def my_pipeline(env):
@@ -23,7 +22,7 @@ def my_pipeline(env):
     return {
         "kind": "number",
         "value": str(count),
-        "caption": translate(
+        "caption": tr(
             env, "open deals for %(amount)s", amount=format_money(amount or 0, "RUB", env.lang)
         ),
         "url": "/web/crm.lead?view=kanban",
@@ -36,7 +35,7 @@ def sales_funnel(env):
     stages = [s for s in data["stages"] if not s["is_won"]] + [
         s for s in data["stages"] if s["is_won"]
     ]
-    labels = [translate(env, s["stage"]) for s in stages]
+    labels = [tr(env, s["stage"]) for s in stages]
     return {
         "kind": "svg",
         "svg": charts.funnel_chart(labels, [s["reached"] for s in stages], lang=env.lang),
@@ -49,10 +48,10 @@ def plan_fulfilment(env):
     return {
         "kind": "table",
         "columns": [
-            translate(env, "Salesman"),
-            translate(env, "Plan"),
-            translate(env, "Won"),
-            translate(env, "Fulfilment"),
+            tr(env, "Salesman"),
+            tr(env, "Plan"),
+            tr(env, "Won"),
+            tr(env, "Fulfilment"),
         ],
         "rows": [
             [

@@ -3,9 +3,7 @@
 import datetime
 import secrets
 
-from core import Model, ValidationError, api, fields
-
-from ..translate import translate
+from core import Model, ValidationError, api, fields, tr
 
 ASSIGNMENT_MODES = [
     ("manual", "Manual"),
@@ -52,7 +50,7 @@ class Stage(Model):
         for stage in self:
             if not 0 <= (stage.probability or 0) <= 100:
                 raise ValidationError(
-                    translate(
+                    tr(
                         self.env,
                         "Probability must be between 0 and 100, got %(value)s",
                         value=stage.probability,
@@ -162,9 +160,7 @@ class AssignmentRule(Model):
                 self.env["crm.lead"].sudo().search_count(rule.domain or [], limit=1)
             except (DomainError, TypeError, ValueError) as exc:
                 raise ValidationError(
-                    translate(
-                        self.env, "Rule %(rule)s: %(error)s", rule=rule.name or rule.id, error=exc
-                    ),
+                    tr(self.env, "Rule %(rule)s: %(error)s", rule=rule.name or rule.id, error=exc),
                     "domain",
                 ) from None
 
@@ -211,13 +207,13 @@ class WebForm(Model):
             mapping = form.field_map or {}
             if not isinstance(mapping, dict):
                 raise ValidationError(
-                    translate(self.env, "The field mapping is a table of names"), "field_map"
+                    tr(self.env, "The field mapping is a table of names"), "field_map"
                 )
             for site_name, target in mapping.items():
                 if target not in WEBFORM_TARGETS:
                     allowed = ", ".join(WEBFORM_TARGETS)
                     raise ValidationError(
-                        translate(
+                        tr(
                             self.env,
                             "Field mapping %(name)r: %(target)r is not one of %(allowed)s",
                             name=site_name,
@@ -229,15 +225,13 @@ class WebForm(Model):
             required = form.required_fields or []
             if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
                 raise ValidationError(
-                    translate(self.env, "Required fields is a list of names"), "required_fields"
+                    tr(self.env, "Required fields is a list of names"), "required_fields"
                 )
             if (form.rate_limit or 0) < 1:
-                raise ValidationError(
-                    translate(self.env, "At least one post per minute"), "rate_limit"
-                )
+                raise ValidationError(tr(self.env, "At least one post per minute"), "rate_limit")
             if (form.max_body_bytes or 0) < 256:
                 raise ValidationError(
-                    translate(self.env, "A post may have at least 256 bytes"), "max_body_bytes"
+                    tr(self.env, "A post may have at least 256 bytes"), "max_body_bytes"
                 )
 
 
@@ -294,7 +288,7 @@ class Plan(Model):
     def _check_amount(self):
         for plan in self:
             if plan.amount is not None and plan.amount < 0:
-                raise ValidationError(translate(self.env, "A plan cannot be negative"), "amount")
+                raise ValidationError(tr(self.env, "A plan cannot be negative"), "amount")
 
 
 def _as_date(value):
@@ -306,7 +300,7 @@ def _as_date(value):
         return datetime.date.fromisoformat(str(value)[:10])
     except ValueError:
         raise ValidationError(
-            translate(None, "Month: expected a date YYYY-MM-DD, got %(value)r", value=value),
+            tr(None, "Month: expected a date YYYY-MM-DD, got %(value)r", value=value),
             "month",
         ) from None
 
