@@ -6,7 +6,7 @@ import re
 
 from core import SUPERUSER_ID, Model, ValidationError, api, fields, tr
 
-from .tools import (
+from .normalize import (
     inn_problem,
     kpp_valid,
     normalize_email,

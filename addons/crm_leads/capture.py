@@ -22,7 +22,7 @@ from flask import Blueprint, Response, g, redirect, request
 
 from core import UserError, csrf_exempt, tr
 
-from .models.config import WEBFORM_TARGETS
+from .models.webform import WEBFORM_TARGETS
 
 _logger = logging.getLogger(__name__)
 UTM_PARAMS = ("utm_source", "utm_medium", "utm_campaign")

@@ -7,7 +7,7 @@ import datetime
 from core import charts, format_money, tr
 from core import views as V
 
-from . import reports
+from . import analysis
 
 
 def my_pipeline(env):
@@ -31,7 +31,7 @@ def my_pipeline(env):
 
 def sales_funnel(env):
     """The funnel of the deals the user may see: how many reached each stage."""
-    data = reports.funnel(env)
+    data = analysis.funnel(env)
     stages = [s for s in data["stages"] if not s["is_won"]] + [
         s for s in data["stages"] if s["is_won"]
     ]
@@ -44,7 +44,7 @@ def sales_funnel(env):
 
 def plan_fulfilment(env):
     """This month's plans against the deals won so far."""
-    rows = reports.plan_fulfilment(env, datetime.date.today())
+    rows = analysis.plan_fulfilment(env, datetime.date.today())
     return {
         "kind": "table",
         "columns": [

@@ -1,4 +1,4 @@
-"""Activities (calls, meetings, tasks, e-mails to do) on any record, and calendar events."""
+"""mail.activity: something to do about a record by a date, kept with its result when done."""
 
 from __future__ import annotations
 
@@ -7,21 +7,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import Model, UserError, ValidationError, api, fields, tr, utcnow
 
-from .links import check_readable, post_notes
+from ..links import check_readable, post_notes
+from .activity_type import ACTIVITY_CATEGORIES
 
-ACTIVITY_CATEGORIES = [
-    ("call", "Call"),
-    ("meeting", "Meeting"),
-    ("task", "Task"),
-    ("email", "Email"),
-    ("other", "Other"),
-]
 ACTIVITY_STATES = [
     ("overdue", "Overdue"),
     ("today", "Today"),
     ("planned", "Planned"),
     ("done", "Done"),
 ]
+
+
 # Task statuses as SalesPlatform users know them.
 TASK_STATES = [
     ("planned", "Planned"),
@@ -48,27 +44,6 @@ def _today(model):
 
 def current_user(model):
     return model.env.uid
-
-
-class ActivityType(Model):
-    _name = "mail.activity.type"
-    _description = "Activity type"
-    _order = "sequence, id"
-
-    name = fields.Char("Name", required=True, translate=True)
-    category = fields.Selection(ACTIVITY_CATEGORIES, "Kind", default="other", required=True)
-    summary = fields.Char("Default summary")
-    delay_count = fields.Integer(
-        "Days to the deadline", default=0, help="The deadline of a new activity of this type"
-    )
-    icon = fields.Char("Icon")
-    sequence = fields.Integer("Sequence", default=10)
-    active = fields.Boolean("Active", default=True)
-
-    def _compute_display_name(self):
-        # The shipped types' names are English data; the catalog has them in Russian.
-        for kind in self:
-            kind.display_name = tr(self.env, kind.name or "")
 
 
 class Activity(Model):
@@ -374,14 +349,6 @@ class Activity(Model):
         return True
 
 
-class Partner(Model):
-    """The client card lists the partner's activities."""
-
-    _inherit = "res.partner"
-
-    activity_ids = fields.One2many("mail.activity", "partner_id", "Activities")
-
-
 def _ids_of(value) -> list[int]:
     """User ids from a list of ids or x2many commands ``[(6, 0, ids)]`` / ``[(4, id)]``."""
     if not value:
@@ -399,6 +366,3 @@ def _ids_of(value) -> list[int]:
         else:
             raise ValidationError(f"user_ids: cannot read {item!r} as a user id", "user_ids")
     return list(dict.fromkeys(ids))
-
-
-MODELS = [ActivityType, Activity, Partner]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from core import Model, UserError, ValidationError, api, fields, tr
 
-from .links import check_link, post_notes
-from .models import current_user
+from ..links import check_link, post_notes
+from .activity import current_user
 
 EVENT_STATES = [("planned", "Planned"), ("held", "Held"), ("not_held", "Not held")]
 
@@ -102,6 +102,3 @@ class CalendarEvent(Model):
             ],
         )
         return True
-
-
-MODELS = [CalendarEvent]
