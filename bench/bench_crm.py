@@ -91,7 +91,7 @@ def run(kind, args):
 
     with crm_database(kind) as registry:
         # The addon's modules exist once a registry with it installed has been built.
-        demo, reports, convert = module("demo"), module("reports"), module("convert")
+        demo, analysis, convert = module("demo"), module("analysis"), module("convert")
         manager, sellers = users(registry)
 
         start = time.perf_counter()
@@ -179,7 +179,7 @@ def run(kind, args):
 
             def funnel(uid=uid):
                 with registry.transaction(uid=uid, write=False) as env:
-                    return reports.funnel(env)
+                    return analysis.funnel(env)
 
             median, best = measure(funnel, args.runs)
             common.emit(

@@ -109,7 +109,11 @@ def register_reports():
 
 @hookspec
 def addon_installed(env, addon):
-    """Called in the install transaction after the addon's tables and data exist.
+    """Called in the install transaction after an addon's tables and data exist, for every
+    addon installed and in every installed addon: it is for reacting to *another* addon's
+    install. An addon's own install step is not a hook: its manifest names a function of
+    its package (``after_install = "after_install"``), called with ``env`` for that addon
+    only, just before this hook; ``before_uninstall`` likewise runs before its uninstall.
 
     :param env: a superuser ``Environment`` on the new registry.
     :param addon: the technical name of the addon just installed.

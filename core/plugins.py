@@ -42,3 +42,11 @@ def call_in_order(pm: pluggy.PluginManager, hook_name: str, order: list[str], **
         if result is not None:
             results.append((name, result))
     return results
+
+
+def call_addon_function(addon: str, name: str, function, **kwargs):
+    """Call one addon's own function (``after_install``, ``before_uninstall``: named in its
+    manifest, not a hook), traced like hooks with ``KONTORA_TRACE_HOOKS=1``."""
+    if os.environ.get("KONTORA_TRACE_HOOKS") == "1":
+        _logger.info("addon %s: %s(%s)", addon, name, ", ".join(kwargs))
+    return function(**kwargs)

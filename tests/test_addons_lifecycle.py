@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import sys
 
 import pytest
@@ -152,6 +154,74 @@ def test_uninstall_takes_dependents_along(install, manager, config):
     tables = set(registry.db.get_tables())
     assert not {t for t in tables if t.startswith("fx_")}
     assert registry.env(su=True)["ir.model.data"].search_count([("module", "like", "fx_%")]) == 0
+
+
+# -- an addon's own install and uninstall steps (manifest: after_install, before_uninstall) ------------
+
+
+def param(registry, key):
+    return registry.env(su=True)["ir.config_parameter"].get_param(key)
+
+
+def test_after_install_runs_once_on_its_own_install_and_not_on_another(install):
+    registry = install("fx_lifecycle")
+    assert param(registry, "fx_lifecycle.after_install") == "1"
+    # It ran after the addon's data was loaded.
+    assert param(registry, "fx_lifecycle.after_install_saw") == "notes=1 item=yes"
+
+    registry = install("fx_extend")  # another addon, on the same database
+    assert "fx_extend" in registry.addon_names
+    assert param(registry, "fx_lifecycle.after_install") == "1"
+
+
+def test_before_uninstall_runs_before_the_uninstall_removes_the_addons_data(install, manager):
+    install("fx_lifecycle")
+    registry = manager.uninstall(["fx_lifecycle"])
+    assert param(registry, "fx_lifecycle.before_uninstall_saw") == "notes=1 item=yes"
+    assert "fx_life_note" not in registry.db.get_tables()
+    env = registry.env(su=True)
+    assert env.ref("fx_lifecycle.item_lifecycle", raise_if_not_found=False) is None
+    assert env["fx.item"].search_count([("name", "=", "Item of fx_lifecycle")]) == 0
+
+
+def test_before_uninstall_of_an_addon_does_not_run_when_another_is_uninstalled(install, manager):
+    install("fx_lifecycle", "fx_extend")
+    registry = manager.uninstall(["fx_extend"])
+    assert param(registry, "fx_lifecycle.before_uninstall_saw") is None
+    assert "fx_lifecycle" in registry.addon_names
+
+
+def lifecycle_copy(folder, **manifest):
+    """fx_lifecycle copied to ``folder`` with manifest keys replaced."""
+    target = folder / "fx_lifecycle"
+    shutil.copytree(FIXTURE_ADDONS / "fx_lifecycle", target)
+    text = (target / "manifest.toml").read_text()
+    for key, value in manifest.items():
+        text = re.sub(rf"^{key} = .*$", f"{key} = {value!r}".replace("'", '"'), text, flags=re.M)
+    (target / "manifest.toml").write_text(text)
+    return folder
+
+
+def test_a_manifest_naming_a_missing_function_is_refused_before_anything_is_written(
+    make_config, tmp_path
+):
+    paths = [lifecycle_copy(tmp_path, after_install="no_such_function"), FIXTURE_ADDONS]
+    manager = AddonManager(make_config(paths=paths))
+    manager.install([])  # base
+    with pytest.raises(AddonError) as caught:
+        manager.install(["fx_lifecycle"])
+    message = str(caught.value)
+    assert "addon 'fx_lifecycle'" in message
+    assert "'after_install' names 'no_such_function'" in message
+    assert "fx_lifecycle" not in manager.installed()
+    assert "fx_base" not in manager.installed()
+    manager.db.close()
+
+
+def test_a_lifecycle_entry_that_is_not_a_name_is_a_manifest_error(tmp_path):
+    lifecycle_copy(tmp_path, before_uninstall="module.function()")
+    info = discover([tmp_path])["fx_lifecycle"]
+    assert "'before_uninstall' must name a function of the addon's package" in info.error
 
 
 # -- upgrades ----------------------------------------------------------------------------------------

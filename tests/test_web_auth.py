@@ -9,7 +9,9 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from flask import Blueprint, jsonify
 
+from core import csrf_exempt, session_uid
 from core.http.app import create_app
 
 ADMIN_PASSWORD = "admin-secret-1"
@@ -185,6 +187,38 @@ def test_posts_without_the_csrf_token_are_refused_and_change_nothing(client, reg
     # The token may come in a header too (for small scripts on the pages).
     token = session_of(client)["csrf_token"]
     assert client.post("/web/logout", headers={"X-CSRF-Token": token}).status_code == 302
+
+
+def test_csrf_exemption_is_declared_per_route_on_the_view(registry, config):
+    bp = Blueprint("fx_csrf", __name__)
+
+    @bp.route("/fx/exempt", methods=["POST"])
+    @csrf_exempt
+    def exempt():
+        return jsonify(uid=session_uid())
+
+    @bp.route("/fx/guarded", methods=["POST"])
+    def guarded():
+        return jsonify(uid=session_uid())
+
+    app = create_app(config)
+    app.register_blueprint(bp)
+    with registry.transaction() as env:
+        env.ref("base.user_admin").set_password(ADMIN_PASSWORD)
+    client = app.test_client()
+    assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 302
+    # A cookie session and no token: the exempt route runs, as the signed-in user ...
+    answered = client.post("/fx/exempt", data={"x": "1"})
+    assert answered.status_code == 200
+    assert answered.get_json()["uid"] == user_id(registry, "admin")
+    # ... its neighbour on the same blueprint is refused.
+    refused = client.post("/fx/guarded", data={"x": "1"})
+    assert refused.status_code == 400
+    assert "The form has expired or was not sent from this site" in refused.text
+    token = session_of(client)["csrf_token"]
+    assert client.post("/fx/guarded", headers={"X-CSRF-Token": token}).status_code == 200
+    with pytest.raises(TypeError, match="not a blueprint"):
+        csrf_exempt(Blueprint("fx_csrf_whole", __name__))
 
 
 # -- throttling, archived users, enumeration ------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from core import hookimpl
 
-from . import digest, event, models
+from . import digest, models
 
 
 @hookimpl
 def register_models():
-    return [*models.MODELS, *event.MODELS, digest.Company, digest.Users]
+    return [*models.MODELS, digest.Company, digest.Users]
 
 
 @hookimpl

@@ -17,9 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from huey import crontab
 from markupsafe import escape
 
-from core import Job, Model, fields, utcnow
-
-from .i18n_tools import translate
+from core import Job, Model, fields, tr, utcnow
 
 _logger = logging.getLogger(__name__)
 DEFAULT_TIME = 8.0  # 08:00
@@ -179,7 +177,7 @@ def _meetings(env, due) -> dict:
 def _mail(env, user, day, activities, people=(), meetings=()) -> dict:
     overdue = [a for a in activities if a["date_deadline"] < day]
     today = [a for a in activities if a["date_deadline"] == day]
-    subject = translate(
+    subject = tr(
         env,
         "Activities for %(date)s: %(today)s today, %(overdue)s overdue",
         date=day.strftime("%d.%m.%Y"),
@@ -190,7 +188,7 @@ def _mail(env, user, day, activities, people=(), meetings=()) -> dict:
     for title, group in (("Overdue", overdue), ("Today", today)):
         if not group:
             continue
-        heading = translate(env, title)
+        heading = tr(env, title)
         text.append(f"{heading}:")
         html.append(f"<h3>{escape(heading)}</h3><ul>")
         for activity in group:
@@ -200,11 +198,11 @@ def _mail(env, user, day, activities, people=(), meetings=()) -> dict:
         text.append("")
         html.append("</ul>")
     if meetings:
-        heading = translate(env, "Meetings today")
+        heading = tr(env, "Meetings today")
         text.append(f"{heading}:")
         html.append(f"<h3>{escape(heading)}</h3><ul>")
         for start, stop, event in meetings:
-            when = translate(env, "all day") if event["allday"] else f"{start:%H:%M}–{stop:%H:%M}"
+            when = tr(env, "all day") if event["allday"] else f"{start:%H:%M}–{stop:%H:%M}"
             line = f"{when} {event['name']}"
             if event["location"]:
                 line += f" ({event['location']})"
@@ -213,14 +211,12 @@ def _mail(env, user, day, activities, people=(), meetings=()) -> dict:
         text.append("")
         html.append("</ul>")
     if people:
-        heading = translate(env, "Birthdays today")
+        heading = tr(env, "Birthdays today")
         text.append(f"{heading}:")
         html.append(f"<h3>{escape(heading)}</h3><ul>")
         for person in people:
             years = day.year - int(person["birthday"][:4])
-            line = translate(
-                env, "%(name)s turns %(years)s", name=person["display_name"], years=years
-            )
+            line = tr(env, "%(name)s turns %(years)s", name=person["display_name"], years=years)
             text.append(f"- {line}")
             html.append(f"<li>{escape(line)}</li>")
         text.append("")
@@ -239,7 +235,7 @@ def _line(env, user, activity) -> str:
     kind = activity["activity_type_id"]
     parts = [
         activity["date_deadline"].strftime("%d.%m.%Y"),
-        translate(env, kind[1] or "") if kind else "",
+        tr(env, kind[1] or "") if kind else "",
         activity["summary"] or "",
     ]
     if activity["res_name"]:
@@ -247,7 +243,7 @@ def _line(env, user, activity) -> str:
     line = " ".join(p for p in parts if p)
     author = activity["create_uid"]
     if author and author[0] not in (user.id, 1):
-        line += " " + translate(env, "[set by %(name)s]", name=author[1])
+        line += " " + tr(env, "[set by %(name)s]", name=author[1])
     return line
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from core import AccessError, ValidationError, utcnow
-
-from .i18n_tools import translate
+from core import AccessError, ValidationError, tr, utcnow
 
 
 def check_link(env, model, res_id):
@@ -12,11 +10,9 @@ def check_link(env, model, res_id):
     if not model and not res_id:
         return
     if model not in env.registry.models:
-        raise ValidationError(translate(env, "Unknown model %(model)r", model=model), "res_model")
+        raise ValidationError(tr(env, "Unknown model %(model)r", model=model), "res_model")
     if not isinstance(res_id, int) or isinstance(res_id, bool):
-        raise ValidationError(
-            translate(env, "An activity on a record needs the record's id"), "res_id"
-        )
+        raise ValidationError(tr(env, "An activity on a record needs the record's id"), "res_id")
     check_readable(env, model, {res_id})
 
 
@@ -38,7 +34,7 @@ def check_readable(env, model, ids):
     missing = set(ids) - readable
     if missing:
         raise ValidationError(
-            translate(
+            tr(
                 env,
                 "%(model)s #%(id)s does not exist or is not yours to see",
                 model=model,

@@ -10,12 +10,10 @@ def register_models():
     return models.MODELS
 
 
-@hookimpl
-def addon_installed(env, addon):
+def after_install(env):
+    """Named in the manifest: runs once, when contacts is installed, after its data."""
     # On a demo database the demo user is a salesman, so that signing in as him shows
     # what "own documents" means; his demo partners are assigned to him.
-    if addon != "contacts":
-        return
     demo_user = env.ref("base.user_demo", raise_if_not_found=False)
     if demo_user:
         group = env.ref("contacts.group_sale_salesman")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 
-from core import SUPERUSER_ID, Model, ValidationError, api, fields
+from core import SUPERUSER_ID, Model, ValidationError, api, fields, tr
 
-from .tools import (
+from .normalize import (
     inn_problem,
     kpp_valid,
     normalize_email,
     normalize_phone,
     normalize_vat,
-    translate,
 )
 
 # How many values go into one IN (...) of the duplicate search.
@@ -52,7 +51,7 @@ class PartnerCategory(Model):
         # The shipped tags' names are English data; the catalog has them in Russian.
         for tag in self:
             parts = (tag.complete_name or tag.name or "").split(" / ")
-            tag.display_name = " / ".join(translate(self.env, part) for part in parts)
+            tag.display_name = " / ".join(tr(self.env, part) for part in parts)
 
     @api.constrains("parent_id")
     def _check_no_cycle(self):
@@ -61,7 +60,7 @@ class PartnerCategory(Model):
             while current:
                 if current.id in seen:
                     raise ValidationError(
-                        translate(self.env, "A tag cannot be its own parent"), "parent_id"
+                        tr(self.env, "A tag cannot be its own parent"), "parent_id"
                     )
                 seen.add(current.id)
                 current = current.parent_id
@@ -105,10 +104,10 @@ class PartnerBank(Model):
                 if value and (not value.isdigit() or len(value) != length):
                     label = self._fields[name].string
                     raise ValidationError(
-                        translate(
+                        tr(
                             self.env,
                             "%(field)s must be %(n)s digits, not %(value)r",
-                            field=translate(self.env, label),
+                            field=tr(self.env, label),
                             n=length,
                             value=value,
                         ),
@@ -251,10 +250,10 @@ class Partner(Model):
                 problem = inn_problem(partner.vat)
                 # Digits only means a Russian INN; foreign tax ids (DE123...) are kept as typed.
                 if problem and partner.vat.isdigit():
-                    raise ValidationError(translate(self.env, problem) + f": {partner.vat}", "vat")
+                    raise ValidationError(tr(self.env, problem) + f": {partner.vat}", "vat")
             if partner.kpp and not kpp_valid(partner.kpp):
                 raise ValidationError(
-                    translate(
+                    tr(
                         self.env,
                         "A KPP has 9 characters (4 digits, 2 digits or letters, 3 digits), not %(kpp)r",
                         kpp=partner.kpp,
@@ -267,7 +266,7 @@ class Partner(Model):
         for partner in self:
             if partner.email and not partner.email_normalized:
                 raise ValidationError(
-                    translate(self.env, "%(email)r is not an e-mail address", email=partner.email),
+                    tr(self.env, "%(email)r is not an e-mail address", email=partner.email),
                     "email",
                 )
 
@@ -278,7 +277,7 @@ class Partner(Model):
             while current:
                 if current.id in seen:
                     raise ValidationError(
-                        translate(self.env, "A partner cannot be its own parent company"),
+                        tr(self.env, "A partner cannot be its own parent company"),
                         "parent_id",
                     )
                 seen.add(current.id)
@@ -322,13 +321,13 @@ class Partner(Model):
         if repeated:
             index, other, reason, value = repeated
             raise ValidationError(
-                translate(
+                tr(
                     self.env,
                     "%(name)s (row %(row)s) has %(what)s %(value)s as row %(other)s: "
                     "the same partner twice?",
                     name=vals_list[index].get("name") or "",
                     row=index + 1,
-                    what=translate(self.env, labels[reason]),
+                    what=tr(self.env, labels[reason]),
                     value=value,
                     other=other + 1,
                 ),
@@ -341,15 +340,15 @@ class Partner(Model):
             partner_id, reason, value = matches[0]
             existing = self.sudo().with_context(active_test=False).browse(partner_id)
             label = labels[reason]
-            row = translate(self.env, " (row %(row)s)", row=index + 1) if len(vals_list) > 1 else ""
+            row = tr(self.env, " (row %(row)s)", row=index + 1) if len(vals_list) > 1 else ""
             raise ValidationError(
-                translate(
+                tr(
                     self.env,
                     "%(name)s%(row)s: a partner with %(what)s %(value)s already exists: "
                     "#%(id)s %(existing)s. Open that card, or create anyway with force_create.",
                     name=vals_list[index].get("name") or "",
                     row=row,
-                    what=translate(self.env, label),
+                    what=tr(self.env, label),
                     value=value,
                     id=partner_id,
                     existing=existing.display_name,

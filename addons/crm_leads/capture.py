@@ -3,7 +3,7 @@
 ``POST /crm/webform/<key>`` takes a site's existing form as it is (form-encoded, multipart
 or JSON): the form's configuration (``crm.webform``) maps the site's field names to lead
 fields, names the required ones and a honeypot, and says where to send the visitor. The
-poster is anonymous, so the blueprint is exempt from CSRF and does one thing only: create a
+poster is anonymous, so the route is exempt from CSRF and does one thing only: create a
 lead through ``create_leads`` as the system. Nothing in the request chooses the model, the
 fields beyond the mapping (which may only target contact fields), the salesman or the
 team. Junk gets a 400 naming the problem, a body over the form's limit 413, more posts from
@@ -20,10 +20,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, g, redirect, request
 
-from core import UserError, csrf_exempt
+from core import UserError, csrf_exempt, tr
 
-from .models.config import WEBFORM_TARGETS
-from .translate import translate
+from .models.webform import WEBFORM_TARGETS
 
 _logger = logging.getLogger(__name__)
 UTM_PARAMS = ("utm_source", "utm_medium", "utm_campaign")
@@ -102,14 +101,14 @@ def _utm(env, model, value):
 
 # -- the website form ---------------------------------------------------------------------------------
 
-bp = csrf_exempt(Blueprint("crm_webform", __name__))
+bp = Blueprint("crm_webform", __name__)
 
 
 class Refused(Exception):
     """A post refused: the status, the reason in the poster's language, the fields at fault."""
 
     def __init__(self, status, message, fields=None, **values):
-        message = translate(_poster_lang(), message, **values)
+        message = tr(_poster_lang(), message, **values)
         super().__init__(message)
         self.status, self.message, self.fields = status, message, fields or []
 
@@ -119,6 +118,7 @@ def _poster_lang():
 
 
 @bp.route("/crm/webform/<key>", methods=["POST"])
+@csrf_exempt  # posted by anonymous visitors of other sites: no session, no token
 def webform_post(key):
     """A website form posted a lead."""
     registry = g.registry

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import re
 
-from core import UserError, ValidationError, utcnow
-
-from .translate import translate
+from core import UserError, ValidationError, tr, utcnow
 
 # What an opportunity takes over from its lead.
 CARRIED = (
@@ -60,7 +58,7 @@ def convert_leads(leads, choices=None, user_id=None):
     for row in rows:
         if row["type"] != "lead" or row["status"] == "converted":
             raise UserError(
-                translate(
+                tr(
                     env,
                     "%(name)s: only leads that are not converted yet can be converted",
                     name=row["name"],
@@ -68,7 +66,7 @@ def convert_leads(leads, choices=None, user_id=None):
             )
         if not row["active"]:
             raise UserError(
-                translate(
+                tr(
                     env,
                     "%(name)s: the lead is lost; restore it before converting",
                     name=row["name"],
@@ -109,8 +107,8 @@ def _convert(env, leads, rows, choices, user_id):
 def _post_notes(env, rows, deals):
     """ "Converted into deal X" on each lead and "From lead Y" on each deal, in one insert."""
     now, uid = utcnow(), env.uid
-    to_deal = translate(env, "Converted into the deal #%(id)s")
-    from_lead = translate(env, "Created from the lead #%(id)s")
+    to_deal = tr(env, "Converted into the deal #%(id)s")
+    from_lead = tr(env, "Created from the lead #%(id)s")
     entries = []
     for row, deal_id in zip(rows, deals.ids, strict=True):
         for model_id, other, text in (
@@ -140,7 +138,7 @@ def _check_choices(env, choices):
     missing = sorted(wanted - found)
     if missing:
         raise ValidationError(
-            translate(env, "No partner with id %(id)s (or not yours to use)", id=missing[0]),
+            tr(env, "No partner with id %(id)s (or not yours to use)", id=missing[0]),
             "partner_id",
         )
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime
 
-from core import charts, format_money
+from core import charts, format_money, tr
 from core import views as V
 
-from . import reports
-from .translate import translate
+from . import analysis
 
 
 def my_pipeline(env):
@@ -23,7 +22,7 @@ def my_pipeline(env):
     return {
         "kind": "number",
         "value": str(count),
-        "caption": translate(
+        "caption": tr(
             env, "open deals for %(amount)s", amount=format_money(amount or 0, "RUB", env.lang)
         ),
         "url": "/web/crm.lead?view=kanban",
@@ -32,11 +31,11 @@ def my_pipeline(env):
 
 def sales_funnel(env):
     """The funnel of the deals the user may see: how many reached each stage."""
-    data = reports.funnel(env)
+    data = analysis.funnel(env)
     stages = [s for s in data["stages"] if not s["is_won"]] + [
         s for s in data["stages"] if s["is_won"]
     ]
-    labels = [translate(env, s["stage"]) for s in stages]
+    labels = [tr(env, s["stage"]) for s in stages]
     return {
         "kind": "svg",
         "svg": charts.funnel_chart(labels, [s["reached"] for s in stages], lang=env.lang),
@@ -45,14 +44,14 @@ def sales_funnel(env):
 
 def plan_fulfilment(env):
     """This month's plans against the deals won so far."""
-    rows = reports.plan_fulfilment(env, datetime.date.today())
+    rows = analysis.plan_fulfilment(env, datetime.date.today())
     return {
         "kind": "table",
         "columns": [
-            translate(env, "Salesman"),
-            translate(env, "Plan"),
-            translate(env, "Won"),
-            translate(env, "Fulfilment"),
+            tr(env, "Salesman"),
+            tr(env, "Plan"),
+            tr(env, "Won"),
+            tr(env, "Fulfilment"),
         ],
         "rows": [
             [

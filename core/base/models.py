@@ -281,13 +281,6 @@ class Currency(Model):
     active = fields.Boolean("Active", default=True)
     rate_ids = fields.One2many("res.currency.rate", "currency_id", "Rates")
 
-    def rate_at(self, date=None, company=None):
-        """The rate (units of this currency per one of the company currency) valid at ``date``."""
-        self.ensure_one()
-        domain = [("currency_id", "=", self.id), ("name", "<=", date or datetime.date.today())]
-        found = self.env["res.currency.rate"].sudo().search(domain, order="name desc", limit=1)
-        return found.rate if found else 1.0
-
     def round(self, amount):
         from decimal import ROUND_HALF_UP, Decimal
 

@@ -236,16 +236,6 @@ class UsersSecurity(Model):
         except (VerificationError, InvalidHashError):
             return False
 
-    def change_password(self, old_password: str, new_password: str):
-        """The user's own password change: the old password must be right."""
-        self.ensure_one()
-        if self.id != self.env.uid and not self.env.is_superuser():
-            raise AccessError("You can only change your own password")
-        if not self.check_password(old_password):
-            raise UserError("The current password is wrong")
-        self.sudo().set_password(new_password)
-        return True
-
     @api.model
     def authenticate(self, login: str, password: str, ip: str | None = None):
         """The user id for a login and password, throttled per login.

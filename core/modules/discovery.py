@@ -31,7 +31,11 @@ MANIFEST_KEYS = {
     "author": str,
     "license": str,
     "category": str,
+    "after_install": str,
+    "before_uninstall": str,
 }
+# Manifest keys naming a function of the addon's package, called with a superuser ``env``.
+LIFECYCLE_KEYS = ("after_install", "before_uninstall")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _VERSION_RE = re.compile(r"^\d+(\.\d+){1,3}$")
 
@@ -50,6 +54,9 @@ class AddonInfo:
     data: list = field(default_factory=list)
     demo: list = field(default_factory=list)
     auto_install: bool = False
+    # name of a function of the addon's package, per LIFECYCLE_KEYS (None: nothing to call)
+    after_install: str | None = None
+    before_uninstall: str | None = None
     source: str = "folder"
     module_name: str | None = None  # import name for entry-point addons
     error: str | None = None
@@ -93,6 +100,18 @@ class AddonInfo:
 
     def version_tuple(self):
         return version_tuple(self.version)
+
+    def lifecycle_function(self, key: str):
+        """The function the manifest names under ``key`` (``after_install``,
+        ``before_uninstall``), or None when it names none; an ``AddonError`` naming the
+        addon and the key when the addon's package has no such function."""
+        name = getattr(self, key)
+        if name is None:
+            return None
+        function = getattr(self.import_module(), name, None)
+        if not callable(function):
+            self.fail(f"'{key}' names {name!r}, which is not a function of the addon's package")
+        return function
 
 
 def version_tuple(version: str | None):
@@ -142,6 +161,10 @@ def read_manifest(
         for rel in data.get(key, []) if isinstance(data.get(key), list) else []:
             if isinstance(rel, str) and not (path / rel).is_file():
                 problems.append(f"{key} file '{rel}' does not exist")
+    for key in LIFECYCLE_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and not value.isidentifier():
+            problems.append(f"'{key}' must name a function of the addon's package, got {value!r}")
     if problems:
         info.error = "; ".join(problems)
         return info
@@ -154,6 +177,8 @@ def read_manifest(
     info.data = list(data.get("data", []))
     info.demo = list(data.get("demo", []))
     info.auto_install = data.get("auto_install", False)
+    info.after_install = data.get("after_install")
+    info.before_uninstall = data.get("before_uninstall")
     return info
 
 

@@ -22,6 +22,7 @@ from core.modules.discovery import (
 from core.modules.loading import SERVICES, load_registry
 from core.orm.env import SUPERUSER_ID, Environment
 from core.orm.registry import Registry, bump_registry_version, read_installed_state
+from core.plugins import call_addon_function
 
 _logger = logging.getLogger(__name__)
 _MIGRATION_RE = re.compile(r"^(\d+(?:\.\d+){1,3})\.py$")
@@ -165,6 +166,8 @@ class AddonManager:
         with self.db.connection_context(), self.db.write_transaction():
             installed = self.installed()
             registry = self._registry_for(installed | {a.name for a in plan})
+            # Checked before anything is written: a manifest naming a missing function fails.
+            after_install = {a.name: a.lifecycle_function("after_install") for a in plan}
             sync_schema(registry)
             env = Environment(registry, SUPERUSER_ID, {"install_mode": True}, su=True)
             entries = {a.name: self._data_entries(registry, a, demo) for a in plan}
@@ -176,6 +179,11 @@ class AddonManager:
                 )
                 self._set_state(env, addon, "installed", demo)
                 env.recompute()
+                if after_install[addon.name] is not None:
+                    call_addon_function(
+                        addon.name, "after_install", after_install[addon.name], env=env
+                    )
+                    env.recompute()
                 registry.pm.hook.addon_installed(env=env, addon=addon.name)
             registry.version = bump_registry_version(env)
             env.recompute()
@@ -287,6 +295,16 @@ class AddonManager:
             installed = self.installed()
             current = self._registry_for(installed)
             env = Environment(current, SUPERUSER_ID, {"install_mode": True}, su=True)
+            # Each addon's own before_uninstall, dependents first, while its data still exists.
+            before = [
+                (name, self.addons[name].lifecycle_function("before_uninstall"))
+                for name in removing
+                if name in self.addons
+            ]
+            for name, function in before:
+                if function is not None:
+                    call_addon_function(name, "before_uninstall", function, env=env)
+                    env.recompute()
             gone = set(removing)
             dropped_models = {m for m, origin in current.model_origin.items() if origin in gone}
             self._delete_data_rows(env, gone, dropped_models)

@@ -25,6 +25,7 @@ import logging
 import secrets
 
 from flask import (
+    Blueprint,
     abort,
     current_app,
     g,
@@ -137,19 +138,35 @@ def csrf_protect():
     abort(secured(make_response(page, 400)))
 
 
-def csrf_exempt(blueprint):
-    """Leave a blueprint's requests to its own CSRF handling (e.g. token-authenticated APIs)."""
-    blueprint.kontora_csrf_exempt = True
-    return blueprint
+def csrf_exempt(view):
+    """Declare a view function exempt from the CSRF check, as data on the function::
+
+        @bp.route("/crm/webform/<key>", methods=["POST"])
+        @csrf_exempt
+        def webform_post(key): ...
+
+    For routes that anonymous pages of other sites post to, or that check their own
+    tokens. Only the view is marked (``view.kontora_csrf_exempt``); ``_check_csrf`` reads
+    it from the view the request is routed to. Blueprints are not marked: each exempt
+    route says so where it is declared."""
+    if not callable(view) or isinstance(view, Blueprint):
+        raise TypeError("csrf_exempt() marks a view function, not a blueprint")
+    view.kontora_csrf_exempt = True
+    return view
+
+
+def csrf_exempted() -> bool:
+    """Whether the request's route is exempt: a path under ``CSRF_EXEMPT_PREFIXES`` (the
+    REST API checks its own) or a view marked with ``csrf_exempt``."""
+    if request.path.startswith(CSRF_EXEMPT_PREFIXES):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "kontora_csrf_exempt", False))
 
 
 def _check_csrf():
-    if request.path.startswith(CSRF_EXEMPT_PREFIXES):
-        return
-    blueprint = current_app.blueprints.get(request.blueprint or "")
-    if getattr(blueprint, "kontora_csrf_exempt", False):
-        return
-    csrf_protect()
+    if not csrf_exempted():
+        csrf_protect()
 
 
 # -- the session's user -------------------------------------------------------------------------------

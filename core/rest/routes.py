@@ -42,7 +42,6 @@ from core.rest.search import PageCache, read_page
 _logger = logging.getLogger(__name__)
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-bp.kontora_csrf_exempt = True  # checked here, for cookie sessions only
 
 MAX_BODY = 16 * 2**20
 MAX_CREATE = 1000

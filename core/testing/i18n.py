@@ -26,7 +26,7 @@ VIEW_CHILDREN = (
     "group_bys",
     "nodes",
 )
-# Calls whose second argument is an English text to translate: ``translate(env, "...")``.
+# Calls whose second argument is an English text to translate: ``tr(env, "...")``.
 TRANSLATION_CALLS = ("translate", "tr")
 
 
@@ -72,9 +72,13 @@ def view_strings(declarations) -> set:
 
 
 def code_strings(folder: Path, calls=TRANSLATION_CALLS) -> set:
-    """The text argument of ``translate(env, "...")`` calls in the addon's modules."""
+    """The text argument of ``tr(env, "...")`` calls in the addon's modules, sub-packages
+    (``models/``) included, its tests not."""
     found = set()
-    for path in Path(folder).glob("*.py"):
+    folder = Path(folder)
+    for path in sorted(folder.rglob("*.py")):
+        if "tests" in path.relative_to(folder).parts:
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in calls:

@@ -637,7 +637,3 @@ def _line_commands(comodel, field, value, existing):
             commands.append((0, 0, line_vals))
     removed = [(2, line_id, 0) for line_id in existing if line_id not in kept]
     return removed + commands
-
-
-def safe_domain_error(exc) -> str:
-    return str(exc) if isinstance(exc, DomainError | UserError) else "bad request"

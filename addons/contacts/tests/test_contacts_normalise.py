@@ -2,7 +2,7 @@
 
 import pytest
 
-from addons.contacts.tools import (
+from addons.contacts.normalize import (
     inn_problem,
     inn_with_check_digits,
     kpp_valid,

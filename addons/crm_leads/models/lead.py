@@ -2,10 +2,9 @@
 
 import datetime
 
-from core import Model, UserError, ValidationError, api, fields, utcnow
+from core import Model, UserError, ValidationError, api, fields, tr, utcnow
 
 from .. import assign
-from ..translate import translate
 
 PRIORITIES = [("0", "Low"), ("1", "Normal"), ("2", "High"), ("3", "Very high")]
 LEAD_STATUSES = [
@@ -100,7 +99,7 @@ class Lead(Model):
         for lead in self:
             if not 0 <= (lead.probability or 0) <= 100:
                 raise ValidationError(
-                    translate(
+                    tr(
                         self.env,
                         "Probability must be between 0 and 100, got %(value)s",
                         value=lead.probability,
@@ -113,7 +112,7 @@ class Lead(Model):
         for lead in self:
             if lead.expected_revenue is not None and lead.expected_revenue < 0:
                 raise ValidationError(
-                    translate(self.env, "Expected revenue cannot be negative"), "expected_revenue"
+                    tr(self.env, "Expected revenue cannot be negative"), "expected_revenue"
                 )
 
     # -- create and write ----------------------------------------------------------------------------
@@ -178,7 +177,7 @@ class Lead(Model):
             stage = self.env["crm.stage"].sudo().browse(stage_id).exists()
             if not stage:
                 raise ValidationError(
-                    translate(self.env, "No stage with id %(id)s", id=stage_id), "stage_id"
+                    tr(self.env, "No stage with id %(id)s", id=stage_id), "stage_id"
                 )
             vals["stage_id"] = stage.id
             row = stage.read(["probability", "is_won", "user_id", "deadline_days"])[0]
@@ -217,20 +216,16 @@ class Lead(Model):
         """Move the deals to the won stage."""
         stage = self.env["crm.stage"].sudo().search([("is_won", "=", True)], limit=1)
         if not stage:
-            raise UserError(
-                translate(self.env, "There is no won stage: mark a stage as won first.")
-            )
+            raise UserError(tr(self.env, "There is no won stage: mark a stage as won first."))
         lost = self.filtered(lambda lead: lead.won_status == "lost")
         if lost:
             raise UserError(
-                translate(
-                    self.env, "%(name)s: the deal is lost; restore it first.", name=lost[0].name
-                )
+                tr(self.env, "%(name)s: the deal is lost; restore it first.", name=lost[0].name)
             )
         with self.env.atomic():
             self.filtered(lambda lead: lead.type == "lead").write({"type": "opportunity"})
             self.write({"stage_id": stage.id, "probability": 100.0})
-            self.message_post(translate(self.env, "Marked won"))
+            self.message_post(tr(self.env, "Marked won"))
         return True
 
     def action_set_lost(self, lost_reason_id=None):
@@ -242,7 +237,7 @@ class Lead(Model):
             reason = self.env["crm.lost.reason"].browse(reason_id).exists()
             if not reason:
                 raise ValidationError(
-                    translate(self.env, "No lost reason with id %(id)s", id=lost_reason_id),
+                    tr(self.env, "No lost reason with id %(id)s", id=lost_reason_id),
                     "lost_reason_id",
                 )
             reasons = dict.fromkeys(self.ids, reason.id)
@@ -250,18 +245,14 @@ class Lead(Model):
             for lead in self:
                 if not lead.lost_reason_id:
                     raise ValidationError(
-                        translate(
-                            self.env, "Say why the deal was lost: a lost reason is required."
-                        ),
+                        tr(self.env, "Say why the deal was lost: a lost reason is required."),
                         "lost_reason_id",
                     )
                 reasons[lead.id] = lead.lost_reason_id.id
         won = self.filtered(lambda lead: lead.won_status == "won")
         if won:
             raise UserError(
-                translate(
-                    self.env, "%(name)s: the deal is won; it cannot be lost.", name=won[0].name
-                )
+                tr(self.env, "%(name)s: the deal is won; it cannot be lost.", name=won[0].name)
             )
         now = utcnow()
         self.check_access("write")
@@ -283,11 +274,11 @@ class Lead(Model):
                     }
                 )
                 leads.message_post(
-                    translate(
+                    tr(
                         self.env,
                         "Marked lost: %(reason)s (at the stage %(stage)s)",
-                        reason=translate(self.env, leads[0].lost_reason_id.name or ""),
-                        stage=translate(self.env, leads[0].lost_stage_id.name or "—"),
+                        reason=tr(self.env, leads[0].lost_reason_id.name or ""),
+                        stage=tr(self.env, leads[0].lost_stage_id.name or "—"),
                     )
                 )
             dead = self.filtered(lambda lead: lead.type == "lead")
@@ -317,7 +308,7 @@ class Lead(Model):
             staged = lost.filtered(lambda lead: lead.stage_id)
             self.env["crm.stage.history"].sudo().open_rows(staged)
             if lost:
-                lost.message_post(translate(self.env, "Restored"))
+                lost.message_post(tr(self.env, "Restored"))
         return True
 
     def action_assign(self, user_id=None):
@@ -326,9 +317,7 @@ class Lead(Model):
             user = self.env["res.users"].sudo().browse(record_id(self.env, user_id, "user_id"))
             user = user.exists()
             if not user:
-                raise ValidationError(
-                    translate(self.env, "No user with id %(id)s", id=user_id), "user_id"
-                )
+                raise ValidationError(tr(self.env, "No user with id %(id)s", id=user_id), "user_id")
             self.write({"user_id": user.id})
             return True
         assign.reassign(self)
@@ -370,9 +359,7 @@ def record_id(env, value, field):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise ValidationError(
-            translate(
-                env, "%(field)s: expected a record id, got %(value)r", field=field, value=value
-            ),
+            tr(env, "%(field)s: expected a record id, got %(value)r", field=field, value=value),
             field,
         )
     return value

@@ -59,13 +59,13 @@ def crm_module(name):
 
 @pytest.fixture
 def addon_module(crm):
-    """``addon_module("reports")``: a module of the installed addon."""
+    """``addon_module("analysis")``: a module of the installed addon."""
     return crm_module
 
 
 @pytest.fixture
-def reports(crm):
-    return crm_module("reports")
+def analysis(crm):
+    return crm_module("analysis")
 
 
 @pytest.fixture

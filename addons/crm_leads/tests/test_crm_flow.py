@@ -24,7 +24,7 @@ def move(world, login, deal_id, *stages, **extra):
         assert response.status_code == 200, response.get_json()
 
 
-def test_website_lead_is_assigned_worked_converted_won_and_counted(world, reports):
+def test_website_lead_is_assigned_worked_converted_won_and_counted(world, analysis):
     utm = {"utm_source": "yandex", "utm_medium": "cpc", "utm_campaign": "spring_sale"}
     first = post_form(
         world,
@@ -147,7 +147,7 @@ def test_website_lead_is_assigned_worked_converted_won_and_counted(world, report
 
     # The reports, as the manager sees them, count exactly these two deals.
     manager = world.env("manager")
-    funnel = reports.funnel(manager)
+    funnel = analysis.funnel(manager)
     rows = {row["stage"]: row for row in funnel["stages"]}
     assert [rows[s]["reached"] for s in ("New", "Qualified", "Proposal", "Negotiation", "Won")] == [
         2,
@@ -162,7 +162,7 @@ def test_website_lead_is_assigned_worked_converted_won_and_counted(world, report
     assert (funnel["won"], funnel["lost"], funnel["total"]) == (1, 1, 2)
     assert funnel["won_amount"] == Decimal("150000.00")
 
-    assert reports.lost_reasons(manager) == [
+    assert analysis.lost_reasons(manager) == [
         {
             "reason_id": price,
             "reason": "Too expensive",
@@ -172,7 +172,7 @@ def test_website_lead_is_assigned_worked_converted_won_and_counted(world, report
             "amount": Decimal("80000.00"),
         }
     ]
-    (by_source,) = reports.sources(manager)
+    (by_source,) = analysis.sources(manager)
     assert by_source["name"] == "yandex"
     assert {k: by_source[k] for k in ("leads", "converted", "opportunities", "won", "lost")} == {
         "leads": 2,
@@ -183,10 +183,10 @@ def test_website_lead_is_assigned_worked_converted_won_and_counted(world, report
     }
     assert by_source["won_amount"] == Decimal("150000.00")
     assert (by_source["conversion"], by_source["win_rate"]) == (100.0, 50.0)
-    (by_campaign,) = reports.sources(manager, dimension="campaign_id")
+    (by_campaign,) = analysis.sources(manager, dimension="campaign_id")
     assert (by_campaign["name"], by_campaign["won"]) == ("spring_sale", 1)
 
-    assert reports.activity(manager) == [
+    assert analysis.activity(manager) == [
         {
             "user_id": world.uids["sales_a"],
             "user": "Sales A",
@@ -196,5 +196,5 @@ def test_website_lead_is_assigned_worked_converted_won_and_counted(world, report
         }
     ]
     # A's own funnel holds his deal only.
-    own = reports.funnel(world.env("sales_a"))
+    own = analysis.funnel(world.env("sales_a"))
     assert (own["won"], own["lost"], own["total"]) == (1, 0, 1)

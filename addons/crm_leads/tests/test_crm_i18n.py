@@ -3,49 +3,42 @@
 import re
 from pathlib import Path
 
-from core.testing import load_catalog
-
-ADDON = Path(__file__).resolve().parents[1]
-MESSAGE_CALL = re.compile(
-    r'(?:translate\(\s*(?:self\.env|env|None|_poster_lang\(\)),|Refused\(\s*\d+,)\s*"((?:[^"\\]|\\.)*)"'
+from core.testing.i18n import (
+    code_strings,
+    data_strings,
+    missing_translations,
+    model_strings,
+    view_strings,
 )
 
-
-def user_facing_strings(crm_module):
-    strings = set()
-    for cls in crm_module("models").MODELS:
-        strings.add(cls._description)
-        for field in cls._own_fields.values():
-            strings.update(filter(None, [field.args.get("string"), field.args.get("help")]))
-            strings.update(label for _key, label in field.args.get("selection", ()) or ())
-
-    def walk(node):
-        if isinstance(node, list | tuple):
-            for item in node:
-                walk(item)
-            return
-        for attr in ("string", "title"):
-            if isinstance(getattr(node, attr, None), str):
-                strings.add(getattr(node, attr))
-        for attr in ("body", "header", "smart_buttons", "fields", "filters", "group_bys"):
-            walk(getattr(node, attr, None) or [])
-        for attr in ("children", "pages", "nodes"):
-            walk(getattr(node, attr, None) or [])
-
-    walk(crm_module("views").declarations())
-    walk(crm_module("dashboard").widgets())
-    for path in ADDON.glob("*.py"):
-        strings.update(MESSAGE_CALL.findall(path.read_text()))
-    for path in (ADDON / "models").glob("*.py"):
-        strings.update(MESSAGE_CALL.findall(path.read_text()))
-    return strings
+ADDON = Path(__file__).resolve().parents[1]
+# Refusals of the web form are translated where they are answered: Refused(400, "...").
+REFUSAL = re.compile(r'Refused\(\s*\d+,\s*"((?:[^"\\]|\\.)*)"')
 
 
-def test_every_user_facing_string_has_a_russian_translation(addon_module):
-    catalog = load_catalog("ru", [ADDON / "i18n"])
-    strings = user_facing_strings(addon_module)
+def declarations(crm_module):
+    return crm_module("views").declarations() + crm_module("dashboard").widgets()
+
+
+def refusals():
+    found = set()
+    for path in ADDON.rglob("*.py"):
+        if "tests" not in path.relative_to(ADDON).parts:
+            found |= set(REFUSAL.findall(path.read_text()))
+    return found
+
+
+def test_every_user_facing_string_has_a_russian_translation(crm, addon_module):
+    views = declarations(addon_module)
+    strings = (
+        model_strings(crm, "crm_leads")
+        | view_strings(views)
+        | code_strings(ADDON)
+        | data_strings(ADDON)
+        | refusals()
+    )
     assert len(strings) > 150
-    missing = sorted(s for s in strings if s not in catalog)
+    missing = missing_translations(crm, "crm_leads", ADDON, views, extra=refusals())
     assert missing == []
 
 

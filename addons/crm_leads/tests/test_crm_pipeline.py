@@ -138,7 +138,7 @@ def test_stage_responsible_and_deadline_are_set_on_entering_the_stage(world):
         assert deal.probability == 50.0
 
 
-def test_plan_fulfilment_compares_won_deals_with_the_plan(world, reports):
+def test_plan_fulfilment_compares_won_deals_with_the_plan(world, analysis):
     today = datetime.date.today()
     with world.registry.transaction() as env:
         env["crm.plan"].create(
@@ -170,13 +170,13 @@ def test_plan_fulfilment_compares_won_deals_with_the_plan(world, reports):
             ]
         )
         deals[:2].action_set_won()
-    rows = reports.plan_fulfilment(world.env("manager"), today)
+    rows = analysis.plan_fulfilment(world.env("manager"), today)
     assert [(r["user"], r["plan"], r["won"], r["fulfilment"]) for r in rows] == [
         ("Sales A", Decimal("200000.00"), Decimal("150000.00"), 75.0),
         ("Sales B", Decimal("100000.00"), Decimal("0.00"), 0.0),
     ]
     # A salesman sees his own plan only.
-    assert [r["user"] for r in reports.plan_fulfilment(world.env("sales_b"), today)] == ["Sales B"]
+    assert [r["user"] for r in analysis.plan_fulfilment(world.env("sales_b"), today)] == ["Sales B"]
 
 
 def test_a_card_added_to_a_pipeline_column_is_a_deal_at_that_stage(world):

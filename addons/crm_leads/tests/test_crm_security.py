@@ -65,14 +65,14 @@ def test_salesman_cannot_read_or_change_a_colleagues_deal_by_id(world, books):
     assert world.registry.env(su=True)["crm.lead"].browse(books["a_deal"]).name == "A deal"
 
 
-def test_salesman_export_and_reports_leave_out_a_colleagues_deals(world, books, reports):
+def test_salesman_export_and_reports_leave_out_a_colleagues_deals(world, books, analysis):
     env_b = world.env("sales_b")
     rows = export_rows(env_b["crm.lead"].search([]), ["name", "user_id.name"])
     assert sorted(rows) == [["B deal", "Sales B"], ["Nobody's lead", None]]
-    funnel = reports.funnel(env_b)
+    funnel = analysis.funnel(env_b)
     assert funnel["total"] == 1
     assert sum(s["amount"] for s in funnel["stages"]) == Decimal("700.00")
-    assert [r["leads"] for r in reports.sources(env_b)] == [1]
+    assert [r["leads"] for r in analysis.sources(env_b)] == [1]
 
 
 def test_api_answers_404_for_a_colleagues_deal_and_lists_only_own(world, books):

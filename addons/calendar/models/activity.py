@@ -1,28 +1,23 @@
-"""Activities (calls, meetings, tasks, e-mails to do) on any record, and calendar events."""
+"""mail.activity: something to do about a record by a date, kept with its result when done."""
 
 from __future__ import annotations
 
 import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import Model, UserError, ValidationError, api, fields, utcnow
+from core import Model, UserError, ValidationError, api, fields, tr, utcnow
 
-from .i18n_tools import translate
-from .links import check_readable, post_notes
+from ..links import check_readable, post_notes
+from .activity_type import ACTIVITY_CATEGORIES
 
-ACTIVITY_CATEGORIES = [
-    ("call", "Call"),
-    ("meeting", "Meeting"),
-    ("task", "Task"),
-    ("email", "Email"),
-    ("other", "Other"),
-]
 ACTIVITY_STATES = [
     ("overdue", "Overdue"),
     ("today", "Today"),
     ("planned", "Planned"),
     ("done", "Done"),
 ]
+
+
 # Task statuses as SalesPlatform users know them.
 TASK_STATES = [
     ("planned", "Planned"),
@@ -49,27 +44,6 @@ def _today(model):
 
 def current_user(model):
     return model.env.uid
-
-
-class ActivityType(Model):
-    _name = "mail.activity.type"
-    _description = "Activity type"
-    _order = "sequence, id"
-
-    name = fields.Char("Name", required=True, translate=True)
-    category = fields.Selection(ACTIVITY_CATEGORIES, "Kind", default="other", required=True)
-    summary = fields.Char("Default summary")
-    delay_count = fields.Integer(
-        "Days to the deadline", default=0, help="The deadline of a new activity of this type"
-    )
-    icon = fields.Char("Icon")
-    sequence = fields.Integer("Sequence", default=10)
-    active = fields.Boolean("Active", default=True)
-
-    def _compute_display_name(self):
-        # The shipped types' names are English data; the catalog has them in Russian.
-        for kind in self:
-            kind.display_name = translate(self.env, kind.name or "")
 
 
 class Activity(Model):
@@ -213,11 +187,11 @@ class Activity(Model):
             if model or res_id:
                 if model not in self.env.registry.models:
                     raise ValidationError(
-                        translate(self.env, "Unknown model %(model)r", model=model), "res_model"
+                        tr(self.env, "Unknown model %(model)r", model=model), "res_model"
                     )
                 if not isinstance(res_id, int) or isinstance(res_id, bool):
                     raise ValidationError(
-                        translate(self.env, "An activity on a record needs the record's id"),
+                        tr(self.env, "An activity on a record needs the record's id"),
                         "res_id",
                     )
                 wanted.setdefault(model, set()).add(res_id)
@@ -257,7 +231,7 @@ class Activity(Model):
         for activity in for_others:
             user = activity.user_id
             env = self.env.with_context(lang=user.lang)
-            subject = translate(
+            subject = tr(
                 env,
                 "%(author)s set you an activity: %(summary)s",
                 author=author,
@@ -265,12 +239,10 @@ class Activity(Model):
             )
             lines = [
                 subject,
-                translate(
-                    env, "Due date: %(date)s", date=activity.date_deadline.strftime("%d.%m.%Y")
-                ),
+                tr(env, "Due date: %(date)s", date=activity.date_deadline.strftime("%d.%m.%Y")),
             ]
             if activity.res_name:
-                lines.append(translate(env, "Related to: %(name)s", name=activity.res_name))
+                lines.append(tr(env, "Related to: %(name)s", name=activity.res_name))
             if activity.note:
                 lines.append(activity.note)
             mails.append(
@@ -294,17 +266,17 @@ class Activity(Model):
         if not self:
             return True
         if result is not None and not isinstance(result, str):
-            raise ValidationError(translate(self.env, "The result is text"), "result")
+            raise ValidationError(tr(self.env, "The result is text"), "result")
         result = (result or "").strip() or None
         if result is None and any(not (a.result or "").strip() for a in self):
             raise ValidationError(
-                translate(self.env, "Write the result of the activity to mark it done"),
+                tr(self.env, "Write the result of the activity to mark it done"),
                 "result",
             )
         already = self.filtered(lambda a: a.done)
         if already:
             raise UserError(
-                translate(self.env, "Activity %(name)r is already done", name=already[0].summary)
+                tr(self.env, "Activity %(name)r is already done", name=already[0].summary)
             )
         vals = {"done": True, "date_done": utcnow()}
         if result is not None:
@@ -325,7 +297,7 @@ class Activity(Model):
         self.ensure_one()
         if next_vals is not None and not isinstance(next_vals, dict):
             raise ValidationError(
-                translate(self.env, "The next activity's values must be a mapping"), "next_vals"
+                tr(self.env, "The next activity's values must be a mapping"), "next_vals"
             )
         next_vals = dict(next_vals or {})
         with self.env.atomic():
@@ -355,7 +327,7 @@ class Activity(Model):
         """One history entry per linked record, written in one batch."""
         notes = []
         for activity in self.filtered(lambda a: a.res_model and a.res_id):
-            kind = translate(self.env, activity.activity_type_id.name or "")
+            kind = tr(self.env, activity.activity_type_id.name or "")
             notes.append(
                 (
                     activity.res_model,
@@ -370,19 +342,11 @@ class Activity(Model):
         """Move tasks to another status; "done" needs :meth:`action_done` and a result."""
         if task_state not in dict(TASK_STATES) or task_state == "done":
             raise ValidationError(
-                translate(self.env, "Unknown task status %(state)r", state=task_state),
+                tr(self.env, "Unknown task status %(state)r", state=task_state),
                 "task_state",
             )
         self.write({"task_state": task_state})
         return True
-
-
-class Partner(Model):
-    """The client card lists the partner's activities."""
-
-    _inherit = "res.partner"
-
-    activity_ids = fields.One2many("mail.activity", "partner_id", "Activities")
 
 
 def _ids_of(value) -> list[int]:
@@ -402,6 +366,3 @@ def _ids_of(value) -> list[int]:
         else:
             raise ValidationError(f"user_ids: cannot read {item!r} as a user id", "user_ids")
     return list(dict.fromkeys(ids))
-
-
-MODELS = [ActivityType, Activity, Partner]

@@ -1,4 +1,4 @@
-"""CRM reports as data: funnel, lost reasons, sources, employees' activity, sales plans.
+"""CRM analysis as data (the queries behind the dashboard and the reports): funnel, lost reasons, sources, employees' activity, sales plans.
 
 Each function takes the user's environment and works through it, so record rules apply: a
 salesman's funnel counts his own deals only. Each is one or two grouped queries

@@ -1,11 +1,9 @@
-"""Normalising phones and e-mails, checking Russian tax ids, and the addon's translations."""
+"""Normalising phones and e-mails, checking Russian tax ids."""
 
 from __future__ import annotations
 
 import re
 from email.utils import parseaddr
-
-from core import tr
 
 # What comes after one of these is an extension, not a part of the number.
 _EXTENSION = re.compile(r"(доб|ext|вн|x|#)", re.IGNORECASE)
@@ -85,7 +83,3 @@ _KPP = re.compile(r"^\d{4}[\dA-Z]{2}\d{3}$")
 
 def kpp_valid(kpp: str) -> bool:
     return bool(_KPP.match(kpp))
-
-
-# The addon's messages come from the core catalogs (which include every installed addon's).
-translate = tr

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from core import Model, UserError, ValidationError, api, fields
+from core import Model, UserError, ValidationError, api, fields, tr
 
-from .i18n_tools import translate
-from .links import check_link, post_notes
-from .models import current_user
+from ..links import check_link, post_notes
+from .activity import current_user
 
 EVENT_STATES = [("planned", "Planned"), ("held", "Held"), ("not_held", "Not held")]
 
@@ -57,9 +56,7 @@ class CalendarEvent(Model):
     def _check_dates(self):
         for event in self:
             if event.start and event.stop and event.stop < event.start:
-                raise ValidationError(
-                    translate(self.env, "An event cannot end before it starts"), "stop"
-                )
+                raise ValidationError(tr(self.env, "An event cannot end before it starts"), "stop")
 
     def create(self, vals_list):
         single = isinstance(vals_list, dict)
@@ -79,9 +76,9 @@ class CalendarEvent(Model):
 
     def _close(self, state, note, result):
         if result is not None and not isinstance(result, str):
-            raise ValidationError(translate(self.env, "The result is text"), "result")
+            raise ValidationError(tr(self.env, "The result is text"), "result")
         if self.filtered(lambda e: e.state != "planned"):
-            raise UserError(translate(self.env, "Only a planned event can be closed"))
+            raise UserError(tr(self.env, "Only a planned event can be closed"))
         vals = {"state": state}
         if result and result.strip():
             vals["result"] = result.strip()
@@ -98,13 +95,10 @@ class CalendarEvent(Model):
                     event.res_model,
                     event.res_id,
                     names[event.res_model].get(event.res_id),
-                    translate(self.env, note, name=event.name)
+                    tr(self.env, note, name=event.name)
                     + (f": {event.result}" if event.result else ""),
                 )
                 for event in linked
             ],
         )
         return True
-
-
-MODELS = [CalendarEvent]
