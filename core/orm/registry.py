@@ -326,14 +326,15 @@ class Registry:
                     f"model does not have"
                 )
             self._computed_by.setdefault((cls._name, field.compute), []).append(field)
+            # What the result depends on, declared on the field or with @api.depends.
+            field.depends = tuple(field.depends or getattr(method, "_depends", ()))
             if not field.store:
                 self.nonstored_computes.append(field)
                 continue
             if cls._abstract:
                 continue
             self.stored_computes[cls._name].append(field)
-            depends = field.depends or getattr(method, "_depends", ())
-            for path in depends:
+            for path in field.depends:
                 self._add_triggers(cls, field, path)
 
     def _add_triggers(self, cls, field, path):
