@@ -7,6 +7,7 @@ import logging
 import threading
 
 from core.exceptions import KontoraError
+from core.i18n import activate, deactivate
 from core.orm.write import recompute_field
 
 SUPERUSER_ID = 1
@@ -189,19 +190,24 @@ def transaction(registry, uid=SUPERUSER_ID, context=None, write=True, su=False, 
     instead of failing on a lock upgrade. Inside another transaction this is a savepoint,
     and its after-commit callbacks wait for the outermost commit. ``state`` carries over
     what a statement run just before read (e.g. the access version: core.rest.routes).
+    Inside it, ``core.i18n.translate`` uses this registry's catalogs.
     """
     db = registry.db
     nested = db.in_transaction()
     env = Environment(registry, uid, context, su, state)
     manager = db.write_transaction() if write and not nested else db.atomic()
+    token = activate(registry)
     try:
-        with manager:
-            yield env
-            env.recompute()
-    except BaseException:
-        if not nested:
-            _pending(db).clear()
-        raise
-    _after_outermost(db, env.state, nested)
-    if env.state.registry_changed:
-        registry.reload_if_changed()
+        try:
+            with manager:
+                yield env
+                env.recompute()
+        except BaseException:
+            if not nested:
+                _pending(db).clear()
+            raise
+        _after_outermost(db, env.state, nested)
+        if env.state.registry_changed:
+            registry.reload_if_changed()
+    finally:
+        deactivate(token)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from core import i18n
 from core.config import load_config
 from core.testing import turns
 from core.testing.databases import DB_KINDS, Databases
@@ -74,6 +73,8 @@ def pytest_unconfigure(config):
 
 
 # -- isolation ----------------------------------------------------------------------------------
+# Translations need none: catalogs belong to registries (core.i18n), so a test never sees
+# the addons of a registry another test built.
 
 
 @pytest.hookimpl(wrapper=True)
@@ -81,25 +82,6 @@ def pytest_runtest_protocol(item, nextitem):
     turn = turns.alone() if item.get_closest_marker("kontora_alone") else turns.shared()
     with turn:
         return (yield)
-
-
-@pytest.fixture(autouse=True)
-def _kontora_translations_per_test():
-    """Each test translates with the catalogs of its own registries only.
-
-    Catalog folders are process-wide and only grow (a registry adds its addons'); a test
-    that ran after another addon's registry was built in the same process would otherwise
-    get that addon's translations, so results would depend on which tests a worker ran
-    before. No-op once catalogs no longer live in module state."""
-    folders = getattr(i18n, "_FOLDERS", None)
-    if folders is None:
-        yield
-        return
-    before = list(folders)
-    yield
-    if folders != before:
-        folders[:] = before
-        i18n._CATALOGS.clear()
 
 
 # -- databases and configuration ----------------------------------------------------------------
