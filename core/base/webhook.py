@@ -47,7 +47,6 @@ import logging
 import secrets
 import socket
 import ssl
-import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import unquote, urlsplit
@@ -76,10 +75,6 @@ REQUEUE_BATCH = 500  # deliveries claimed (and queued) per transaction by the sw
 PRUNE_BATCH = 1000  # deliveries deleted per transaction
 KEEP_DAYS = 30  # webhooks.keep_days when the configuration does not say
 MAX_KEEP_DAYS = 36500
-
-# Registries whose database is known to have the ir_webhook table (one made before the
-# webhooks existed gets it when base is upgraded; until then the hooks do nothing).
-_READY: weakref.WeakSet = weakref.WeakSet()
 
 
 def _new_secret():
@@ -306,9 +301,12 @@ def _active_webhooks(env) -> dict:
 
 
 def _tables_ready(registry) -> bool:
-    if registry not in _READY and registry.tables["ir.webhook"].table_exists():
-        _READY.add(registry)
-    return registry in _READY
+    """Whether the database has the ir_webhook table (one made before the webhooks existed
+    gets it when base is upgraded; until then the hooks do nothing). Remembered on the
+    registry once it has."""
+    if not registry.__dict__.get("webhook_tables_ready"):
+        registry.webhook_tables_ready = registry.tables["ir.webhook"].table_exists()
+    return registry.webhook_tables_ready
 
 
 def _queue_deliveries(env, model, event, ids, records, hooks, changed):

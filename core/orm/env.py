@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 
 from core.exceptions import KontoraError
 from core.i18n import activate, deactivate
@@ -12,7 +11,6 @@ from core.orm.write import recompute_field
 
 SUPERUSER_ID = 1
 _logger = logging.getLogger(__name__)
-_local = threading.local()
 
 
 class TransactionState:
@@ -156,11 +154,14 @@ class Environment:
 
 
 def _pending(db) -> list:
-    """Callbacks of committed inner transactions, waiting for the outermost commit."""
-    store = getattr(_local, "pending", None)
+    """Callbacks of committed inner transactions, waiting for the outermost commit: kept in
+    the database's connection state of this thread (peewee's ``db._state``), so two
+    databases, or two threads on one, never see each other's."""
+    state = db._state
+    store = getattr(state, "kontora_after_commit", None)
     if store is None:
-        store = _local.pending = {}
-    return store.setdefault(id(db), [])
+        store = state.kontora_after_commit = []
+    return store
 
 
 def _run_callbacks(callbacks):
