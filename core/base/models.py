@@ -8,7 +8,7 @@ from core.exceptions import UserError, ValidationError
 from core.orm import api, fields
 from core.orm.models import Model
 
-LANGS = [("en", "English"), ("ru", "Русский")]
+LANGS = (("en", "English"), ("ru", "Русский"))
 
 
 class Module(Model):
@@ -350,7 +350,7 @@ class Users(Model):
     )
 
 
-MODELS = [
+MODELS = (
     Module,
     ModelData,
     ConfigParameter,
@@ -362,4 +362,4 @@ MODELS = [
     CurrencyRate,
     Company,
     Users,
-]
+)

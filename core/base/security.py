@@ -433,7 +433,7 @@ class ThrottledError(UserError):
         self.wait_seconds = wait_seconds
 
 
-MODELS = [
+MODELS = (
     _RightsChange,
     Groups,
     ModelAccess,
@@ -442,7 +442,7 @@ MODELS = [
     ApiKey,
     LoginAttempt,
     UsersSecurity,
-]
+)
 __all__ = ["MODELS", "ThrottledError", "hash_secret"]
 
 

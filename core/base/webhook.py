@@ -49,6 +49,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from urllib.parse import unquote, urlsplit
 
 from core.exceptions import KontoraError, ValidationError
@@ -60,9 +61,11 @@ from core.plugins import hookimpl
 
 _logger = logging.getLogger(__name__)
 
-EVENTS = [("created", "Created"), ("written", "Changed"), ("deleted", "Deleted")]
-EVENT_FIELDS = {"created": "on_create", "written": "on_write", "deleted": "on_unlink"}
-STATES = [("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")]
+EVENTS = (("created", "Created"), ("written", "Changed"), ("deleted", "Deleted"))
+EVENT_FIELDS = MappingProxyType(
+    {"created": "on_create", "written": "on_write", "deleted": "on_unlink"}
+)
+STATES = (("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed"))
 OWN_MODELS = frozenset({"ir.webhook", "ir.webhook.delivery"})
 MAX_ATTEMPTS = 10  # the most a webhook may ask for: the 10th try comes ~8.5 hours after the 1st
 MAX_TIMEOUT = 300  # seconds
@@ -231,7 +234,7 @@ class WebhookDelivery(Model):
         return outcome
 
 
-MODELS = [Webhook, WebhookDelivery]
+MODELS = (Webhook, WebhookDelivery)
 
 
 # -- the hooks: one delivery per webhook per batch ---------------------------------------------------
@@ -529,7 +532,7 @@ def prune_job(env):
     return prune_deliveries(env.registry)
 
 
-JOBS = [
+JOBS = (
     Job(
         "webhook.deliver",
         deliver_job,
@@ -542,7 +545,7 @@ JOBS = [
     # between batches, and the queued jobs go out as each batch commits.
     Job("webhook.requeue", requeue_job, periodic=crontab(minute="*/5"), transaction=False),
     Job("webhook.prune", prune_job, periodic=crontab(minute="10", hour="3"), transaction=False),
-]
+)
 
 
 # -- HTTP ------------------------------------------------------------------------------------------------

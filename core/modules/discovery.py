@@ -11,6 +11,7 @@ import tomllib
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from core.exceptions import AddonError
 
@@ -19,19 +20,21 @@ ENTRY_POINT_GROUP = "kontora.addons"
 with open(BASE_DIR / "manifest.toml", "rb") as _fh:
     BASE_VERSION = tomllib.load(_fh)["version"]
 PACKAGE_PREFIX = "kontora_addons"
-MANIFEST_KEYS = {
-    "name": str,
-    "version": str,
-    "summary": str,
-    "title": str,
-    "depends": list,
-    "data": list,
-    "demo": list,
-    "auto_install": bool,
-    "author": str,
-    "license": str,
-    "category": str,
-}
+MANIFEST_KEYS = MappingProxyType(
+    {
+        "name": str,
+        "version": str,
+        "summary": str,
+        "title": str,
+        "depends": list,
+        "data": list,
+        "demo": list,
+        "auto_install": bool,
+        "author": str,
+        "license": str,
+        "category": str,
+    }
+)
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _VERSION_RE = re.compile(r"^\d+(\.\d+){1,3}$")
 

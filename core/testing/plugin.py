@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -22,7 +23,7 @@ from core.testing.web import make_app, serving, signed_in
 
 CHROMIUM = os.environ.get("KONTORA_TEST_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("KONTORA_TEST_REQUIRE_BROWSER") == "1"
-CHROMIUM_ARGS = [
+CHROMIUM_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -30,14 +31,16 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-]
+)
 # Passwords are argon2id hashes; the library's default cost (64 MiB, 3 passes, 4 lanes) is
 # for production. Tests hash the same way at the lowest cost, unless they set their own.
-FAST_HASHING = {
-    "security.argon2_time_cost": 1,
-    "security.argon2_memory_kib": 8,
-    "security.argon2_parallelism": 1,
-}
+FAST_HASHING = MappingProxyType(
+    {
+        "security.argon2_time_cost": 1,
+        "security.argon2_memory_kib": 8,
+        "security.argon2_parallelism": 1,
+    }
+)
 
 
 def pytest_addoption(parser):
@@ -257,7 +260,7 @@ def browser():
         pytest.skip("playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS)
         )
         yield instance
         instance.close()
