@@ -8,7 +8,9 @@ from __future__ import annotations
 import threading
 
 from core import i18n
+from core.request.identity import gettext
 from core.testing.templates import TemplateAddonManager
+from core.testing.web import make_app
 from tests.conftest import SHIPPED_ADDONS
 
 
@@ -92,3 +94,22 @@ def test_two_registries_translate_with_their_own_addons_and_uninstall_unloads(ma
     assert with_contacts.translate("Partner tag", "ru") == "Partner tag"
     assert with_contacts.translate("Settings", "ru") == "Настройки"
     manager.db.close()
+
+
+def test_two_apps_in_one_process_translate_with_their_own_registry(make_config):
+    """A request translates (the templates' ``_()``, page data) with its app's registry."""
+    configs = [make_config(paths=[SHIPPED_ADDONS]), make_config(paths=[SHIPPED_ADDONS])]
+    TemplateAddonManager(configs[0]).install(["contacts"])
+    TemplateAddonManager(configs[1]).install([])
+    with_contacts, base_only = (make_app(c) for c in configs)
+    with with_contacts.test_request_context("/?lang=ru"):
+        with_contacts.preprocess_request()
+        assert gettext("Partner tag") == "Метка контрагента"
+        with base_only.test_request_context("/?lang=ru"):
+            base_only.preprocess_request()
+            assert gettext("Partner tag") == "Partner tag"
+            assert gettext("Settings") == "Настройки"
+            base_only.do_teardown_request()
+        assert gettext("Partner tag") == "Метка контрагента"
+        with_contacts.do_teardown_request()
+    assert i18n.active_catalogs() is i18n.CORE
