@@ -10,60 +10,63 @@ each one is for.
 from __future__ import annotations
 
 import importlib
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
 # name → (module, attribute); attribute None: the module itself.
-_PUBLIC: dict[str, tuple[str, str | None]] = {
-    # models
-    "Model": ("core.orm.models", "Model"),
-    "fields": ("core.orm.fields", None),
-    "api": ("core.orm.api", None),
-    "SUPERUSER_ID": ("core.orm.env", "SUPERUSER_ID"),
-    "utcnow": ("core.orm.support", "utcnow"),
-    "normalize_domain": ("core.orm.domain", "normalize"),
-    "is_postgres": ("core.db.connection", "is_postgres"),
-    # errors
-    "KontoraError": ("core.exceptions", "KontoraError"),
-    "UserError": ("core.exceptions", "UserError"),
-    "ValidationError": ("core.exceptions", "ValidationError"),
-    "AccessError": ("core.exceptions", "AccessError"),
-    "MissingError": ("core.exceptions", "MissingError"),
-    "ConflictError": ("core.exceptions", "ConflictError"),
-    "DomainError": ("core.exceptions", "DomainError"),
-    # hooks
-    "hookimpl": ("core.plugins", "hookimpl"),
-    # views, dashboard widgets, charts, printable reports
-    "views": ("core.orm.views", None),
-    "charts": ("core.reporting.charts", None),
-    "Report": ("core.reporting.reports", "Report"),
-    # money, numbers, dates, translations
-    "round_money": ("core.money", "round_money"),
-    "allocate": ("core.money", "allocate"),
-    "to_decimal": ("core.money", "to_decimal"),
-    "format_money": ("core.formatting", "format_money"),
-    "format_number": ("core.formatting", "format_number"),
-    "format_date": ("core.formatting", "format_date"),
-    "format_datetime": ("core.formatting", "format_datetime"),
-    "tr": ("core.i18n", "tr"),
-    # background jobs
-    "Job": ("core.jobs.queue", "Job"),
-    "JobFailed": ("core.jobs.queue", "JobFailed"),
-    "crontab": ("core.jobs.queue", "crontab"),
-    # web routes of addons (``register_routes``)
-    "login_required": ("core.request.identity", "login_required"),
-    "session_uid": ("core.request.identity", "session_uid"),
-    "current_lang": ("core.request.identity", "current_lang"),
-    "gettext": ("core.request.identity", "gettext"),
-    "csrf_exempt": ("core.request.identity", "csrf_exempt"),
-    # command-line commands of addons (``register_commands``) and scripts
-    "load_config": ("core.config", "load_config"),
-    "open_registry": ("core.modules.manager", "open_registry"),
-    # import and export
-    "import_file": ("core.io.importer", "import_file"),
-    "export_rows": ("core.io.export", "export_rows"),
-}
+_PUBLIC: MappingProxyType[str, tuple[str, str | None]] = MappingProxyType(
+    {
+        # models
+        "Model": ("core.orm.models", "Model"),
+        "fields": ("core.orm.fields", None),
+        "api": ("core.orm.api", None),
+        "SUPERUSER_ID": ("core.orm.env", "SUPERUSER_ID"),
+        "utcnow": ("core.orm.support", "utcnow"),
+        "normalize_domain": ("core.orm.domain", "normalize"),
+        "is_postgres": ("core.db.connection", "is_postgres"),
+        # errors
+        "KontoraError": ("core.exceptions", "KontoraError"),
+        "UserError": ("core.exceptions", "UserError"),
+        "ValidationError": ("core.exceptions", "ValidationError"),
+        "AccessError": ("core.exceptions", "AccessError"),
+        "MissingError": ("core.exceptions", "MissingError"),
+        "ConflictError": ("core.exceptions", "ConflictError"),
+        "DomainError": ("core.exceptions", "DomainError"),
+        # hooks
+        "hookimpl": ("core.plugins", "hookimpl"),
+        # views, dashboard widgets, charts, printable reports
+        "views": ("core.orm.views", None),
+        "charts": ("core.reporting.charts", None),
+        "Report": ("core.reporting.reports", "Report"),
+        # money, numbers, dates, translations
+        "round_money": ("core.money", "round_money"),
+        "allocate": ("core.money", "allocate"),
+        "to_decimal": ("core.money", "to_decimal"),
+        "format_money": ("core.formatting", "format_money"),
+        "format_number": ("core.formatting", "format_number"),
+        "format_date": ("core.formatting", "format_date"),
+        "format_datetime": ("core.formatting", "format_datetime"),
+        "tr": ("core.i18n", "tr"),
+        # background jobs
+        "Job": ("core.jobs.queue", "Job"),
+        "JobFailed": ("core.jobs.queue", "JobFailed"),
+        "crontab": ("core.jobs.queue", "crontab"),
+        # web routes of addons (``register_routes``)
+        "login_required": ("core.request.identity", "login_required"),
+        "session_uid": ("core.request.identity", "session_uid"),
+        "current_lang": ("core.request.identity", "current_lang"),
+        "gettext": ("core.request.identity", "gettext"),
+        "csrf_exempt": ("core.request.identity", "csrf_exempt"),
+        # command-line commands of addons (``register_commands``) and scripts
+        "load_config": ("core.config", "load_config"),
+        "open_registry": ("core.modules.manager", "open_registry"),
+        # import and export
+        "import_file": ("core.io.importer", "import_file"),
+        "export_rows": ("core.io.export", "export_rows"),
+    }
+)
 
 __all__ = sorted(_PUBLIC)
 

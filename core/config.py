@@ -6,6 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from core.exceptions import ConfigError
 
@@ -24,53 +25,61 @@ class Key:
     maximum: int | None = None
 
 
-SCHEMA: dict[str, Key] = {
-    "database.url": Key("url", "a URL starting with sqlite:/// or postgresql://"),
-    "database.busy_timeout_ms": Key("int", "a whole number of milliseconds >= 0", minimum=0),
-    "addons.paths": Key("list", "a list of folder paths"),
-    "server.host": Key("str", "a host name or IP address"),
-    "server.port": Key("int", "a port number from 1 to 65535", minimum=1, maximum=65535),
-    "server.workers": Key("int", "a number of workers from 1 to 64", minimum=1, maximum=64),
-    "server.secret_key": Key("str", "a non-empty secret string"),
-    "server.default_lang": Key("choice", "one of: en, ru", choices=("en", "ru")),
-    "server.proxies": Key(
-        "int", "a number of reverse proxies from 0 to 10 (0: none)", minimum=0, maximum=10
-    ),
-    "server.session_idle_days": Key(
-        "int", "a number of days from 1 to 3650", minimum=1, maximum=3650
-    ),
-    "log.level": Key("choice", "one of: " + ", ".join(LEVELS), choices=LEVELS),
-    "mail.smtp_host": Key("str", "a host name"),
-    "mail.smtp_port": Key("int", "a port number from 1 to 65535", minimum=1, maximum=65535),
-    "mail.smtp_user": Key("str", "a user name or empty"),
-    "mail.smtp_password": Key("str", "a password or empty"),
-    "mail.smtp_security": Key(
-        "choice", "one of: none, starttls, ssl", choices=("none", "starttls", "ssl")
-    ),
-    "mail.smtp_timeout": Key("int", "seconds from 1 to 600", minimum=1, maximum=600),
-    "mail.default_from": Key("str", "an e-mail address"),
-    "mail.max_attempts": Key("int", "a number of attempts from 1 to 100", minimum=1, maximum=100),
-    "jobs.backend": Key(
-        "choice", "one of: sqlite, redis, immediate", choices=("sqlite", "redis", "immediate")
-    ),
-    "jobs.sqlite_path": Key("str", "a file path"),
-    "jobs.redis_url": Key("str", "a redis:// URL"),
-    "jobs.workers": Key("int", "a number of worker threads from 1 to 64", minimum=1, maximum=64),
-    "api.count_limit": Key("int", "a whole number >= 0 (0: exact counts)", minimum=0),
-    "api.rate_limit": Key("int", "a whole number of requests >= 0 (0: no limit)", minimum=0),
-    "api.rate_window_seconds": Key("int", "seconds from 1 to 86400", minimum=1, maximum=86400),
-    "api.rate_limit_store": Key("choice", "one of: process, redis", choices=("process", "redis")),
-    "api.response_cache": Key("int", "a number of list pages >= 0 (0: off)", minimum=0),
-    "security.argon2_time_cost": Key("int", "passes from 1 to 100", minimum=1, maximum=100),
-    "security.argon2_memory_kib": Key(
-        "int", "KiB from 8 to 4194304 (4 GiB)", minimum=8, maximum=4194304
-    ),
-    "security.argon2_parallelism": Key("int", "lanes from 1 to 64", minimum=1, maximum=64),
-    "webhooks.keep_days": Key(
-        "int", "a number of days from 0 to 36500 (0: keep forever)", minimum=0, maximum=36500
-    ),
-}
-OPTIONAL_EMPTY = {"mail.smtp_user", "mail.smtp_password"}
+SCHEMA: MappingProxyType[str, Key] = MappingProxyType(
+    {
+        "database.url": Key("url", "a URL starting with sqlite:/// or postgresql://"),
+        "database.busy_timeout_ms": Key("int", "a whole number of milliseconds >= 0", minimum=0),
+        "addons.paths": Key("list", "a list of folder paths"),
+        "server.host": Key("str", "a host name or IP address"),
+        "server.port": Key("int", "a port number from 1 to 65535", minimum=1, maximum=65535),
+        "server.workers": Key("int", "a number of workers from 1 to 64", minimum=1, maximum=64),
+        "server.secret_key": Key("str", "a non-empty secret string"),
+        "server.default_lang": Key("choice", "one of: en, ru", choices=("en", "ru")),
+        "server.proxies": Key(
+            "int", "a number of reverse proxies from 0 to 10 (0: none)", minimum=0, maximum=10
+        ),
+        "server.session_idle_days": Key(
+            "int", "a number of days from 1 to 3650", minimum=1, maximum=3650
+        ),
+        "log.level": Key("choice", "one of: " + ", ".join(LEVELS), choices=LEVELS),
+        "mail.smtp_host": Key("str", "a host name"),
+        "mail.smtp_port": Key("int", "a port number from 1 to 65535", minimum=1, maximum=65535),
+        "mail.smtp_user": Key("str", "a user name or empty"),
+        "mail.smtp_password": Key("str", "a password or empty"),
+        "mail.smtp_security": Key(
+            "choice", "one of: none, starttls, ssl", choices=("none", "starttls", "ssl")
+        ),
+        "mail.smtp_timeout": Key("int", "seconds from 1 to 600", minimum=1, maximum=600),
+        "mail.default_from": Key("str", "an e-mail address"),
+        "mail.max_attempts": Key(
+            "int", "a number of attempts from 1 to 100", minimum=1, maximum=100
+        ),
+        "jobs.backend": Key(
+            "choice", "one of: sqlite, redis, immediate", choices=("sqlite", "redis", "immediate")
+        ),
+        "jobs.sqlite_path": Key("str", "a file path"),
+        "jobs.redis_url": Key("str", "a redis:// URL"),
+        "jobs.workers": Key(
+            "int", "a number of worker threads from 1 to 64", minimum=1, maximum=64
+        ),
+        "api.count_limit": Key("int", "a whole number >= 0 (0: exact counts)", minimum=0),
+        "api.rate_limit": Key("int", "a whole number of requests >= 0 (0: no limit)", minimum=0),
+        "api.rate_window_seconds": Key("int", "seconds from 1 to 86400", minimum=1, maximum=86400),
+        "api.rate_limit_store": Key(
+            "choice", "one of: process, redis", choices=("process", "redis")
+        ),
+        "api.response_cache": Key("int", "a number of list pages >= 0 (0: off)", minimum=0),
+        "security.argon2_time_cost": Key("int", "passes from 1 to 100", minimum=1, maximum=100),
+        "security.argon2_memory_kib": Key(
+            "int", "KiB from 8 to 4194304 (4 GiB)", minimum=8, maximum=4194304
+        ),
+        "security.argon2_parallelism": Key("int", "lanes from 1 to 64", minimum=1, maximum=64),
+        "webhooks.keep_days": Key(
+            "int", "a number of days from 0 to 36500 (0: keep forever)", minimum=0, maximum=36500
+        ),
+    }
+)
+OPTIONAL_EMPTY = frozenset({"mail.smtp_user", "mail.smtp_password"})
 
 
 class Config:

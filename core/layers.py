@@ -17,26 +17,29 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 CORE_DIR = Path(__file__).resolve().parent
 
 # Lower number, lower layer. Ground modules are the top-level modules of ``core`` itself.
 GROUND = 0
-LAYERS: dict[str, int] = {
-    "core.db": 1,
-    "core.jobs": 1,
-    "core.orm": 2,
-    "core.base": 3,
-    "core.modules": 4,
-    "core.io": 4,
-    "core.reporting": 4,
-    "core.request": 5,
-    "core.web": 6,
-    "core.rest": 6,
-    "core.http": 7,
-    "core.testing": 8,
-    "core": 8,  # core/__init__.py: the public API gathers names from every layer
-}
+LAYERS: MappingProxyType[str, int] = MappingProxyType(
+    {
+        "core.db": 1,
+        "core.jobs": 1,
+        "core.orm": 2,
+        "core.base": 3,
+        "core.modules": 4,
+        "core.io": 4,
+        "core.reporting": 4,
+        "core.request": 5,
+        "core.web": 6,
+        "core.rest": 6,
+        "core.http": 7,
+        "core.testing": 8,
+        "core": 8,  # core/__init__.py: the public API gathers names from every layer
+    }
+)
 # What addons may import besides ``from core import ...``.
 PUBLIC_MODULES = ("core", "core.testing")
 
@@ -268,6 +271,67 @@ MODEL_DECLARATIONS = frozenset(
 )
 
 
+# -- no module-level state --------------------------------------------------------------------
+# Caches live on the registry, the database or the Flask app, so that two registries or two
+# apps in one process share nothing. A module-level assignment of a mutable container, or a
+# memoising decorator, is refused unless listed here ("module.NAME": why it may stay).
+# Constant tables are frozen instead (tuple, frozenset, MappingProxyType).
+PURE = "pure memoisation of a constant function of its arguments, the same for every database"
+TEST_RUN = "the test run's own state (one pytest session per process), no database's or app's"
+STATE_ALLOWED = MappingProxyType(
+    {
+        # a number's template per (kind, language, places, currency), read off Babel
+        "core.web.data._number_template": PURE,
+        # Babel's locale data: patterns and symbols per (language, currency, digits)
+        "core.formatting._locale": PURE,
+        "core.formatting._symbols": PURE,
+        "core.formatting._money_template": PURE,
+        "core.formatting._date_pattern": PURE,
+        "core.formatting._time_pattern": PURE,
+        # a zone's offset changes since 1970, from zoneinfo
+        "core.timezones.offset_changes": PURE,
+        # Unicode's case mapping, built once (0.1 s)
+        "core.db.trigram._lowering_to": PURE,
+        # an argon2 hasher per cost, and one throwaway hash per hasher to check unknown
+        # logins against (its value does not matter, only its cost)
+        "core.base.security._hasher": PURE,
+        "core.base.security._dummy_hash": PURE,
+        # whether the test server answers; the templates of the run (core.testing)
+        "core.testing.databases._PG_STATE": TEST_RUN,
+        "core.testing.templates._active": TEST_RUN,
+    }
+)
+# Calls that make a mutable container.
+MUTABLE_CALLS = frozenset(
+    {
+        "dict",
+        "list",
+        "set",
+        "bytearray",
+        "OrderedDict",
+        "defaultdict",
+        "deque",
+        "Counter",
+        "ChainMap",
+        "WeakKeyDictionary",
+        "WeakValueDictionary",
+        "WeakSet",
+        "local",  # threading.local
+    }
+)
+MEMOISERS = frozenset({"lru_cache", "cache"})  # functools'
+_MUTABLE_NODES = MappingProxyType(
+    {
+        ast.Dict: "dict",
+        ast.List: "list",
+        ast.Set: "set",
+        ast.DictComp: "dict",
+        ast.ListComp: "list",
+        ast.SetComp: "set",
+    }
+)
+
+
 def orm_private_names(orm_dir: Path | None = None) -> set[str]:
     """``_names`` the ORM's classes define (methods, class and instance attributes), but for
     the model declarations."""
@@ -334,7 +398,94 @@ def _defined_names(tree) -> set[str]:
     return names
 
 
+def _called_name(node) -> str | None:
+    func = node.func if isinstance(node, ast.Call) else node
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None
+
+
+def _mutable_kind(value) -> str | None:
+    for kind, label in _MUTABLE_NODES.items():
+        if isinstance(value, kind):
+            return label
+    if isinstance(value, ast.Call) and _called_name(value) in MUTABLE_CALLS:
+        return f"{_called_name(value)}()"
+    return None
+
+
+def _module_level(body):
+    """Statements run at import time: the module's, and those under its ``if``/``try``/``with``."""
+    for node in body:
+        yield node
+        if isinstance(node, ast.If | ast.With):
+            yield from _module_level(node.body)
+            yield from _module_level(getattr(node, "orelse", []))
+        elif isinstance(node, ast.Try):
+            yield from _module_level(node.body)
+            yield from _module_level(node.orelse)
+            yield from _module_level(node.finalbody)
+            for handler in node.handlers:
+                yield from _module_level(handler.body)
+
+
+def _targets(node):
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    for target in targets:
+        for leaf in ast.walk(target):
+            if isinstance(leaf, ast.Name):
+                yield leaf.id
+
+
+def state_of(path: Path, root: Path):
+    """``(line, name, what)`` of every module-level mutable container and memoised
+    function in one file (``__dunder__`` names such as ``__all__`` excepted)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = []
+    for node in _module_level(tree.body):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            kind = _mutable_kind(node.value)
+            if kind:
+                found.extend(
+                    (node.lineno, name, f"a module-level {kind}")
+                    for name in _targets(node)
+                    if not (name.startswith("__") and name.endswith("__"))
+                )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                if _called_name(decorator) in MEMOISERS:
+                    found.append((node.lineno, node.name, f"memoised by {_called_name(decorator)}"))
+    return found
+
+
+def state_violations(core_dir: Path = CORE_DIR, allowed=STATE_ALLOWED) -> list[str]:
+    """Module-level state in ``core`` that ``allowed`` does not list, as ``file:line: ...``;
+    entries of ``allowed`` that match nothing are reported too (so the list stays short)."""
+    root = core_dir.parent
+    problems, used = [], set()
+    for path in core_files(core_dir):
+        module = module_name(path, root)
+        for line, name, what in state_of(path, root):
+            key = f"{module}.{name}"
+            if key in allowed:
+                used.add(key)
+                continue
+            problems.append(
+                f"{path.relative_to(root)}:{line}: {name} is {what}: keep state on the "
+                f"registry, the database or the app; freeze a constant table (tuple, "
+                f"frozenset, MappingProxyType); or list it in STATE_ALLOWED with a reason"
+            )
+    problems.extend(
+        f"STATE_ALLOWED lists {key}, which is not module-level state any more"
+        for key in sorted(set(allowed) - used)
+    )
+    return problems
+
+
 if __name__ == "__main__":
-    found = layer_violations()
+    found = layer_violations() + state_violations()
     print("\n".join(found) or "no layering problems")
     sys.exit(1 if found else 0)

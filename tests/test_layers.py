@@ -91,3 +91,76 @@ def test_a_layer_table_entry_for_every_package():
     }
     missing = packages - set(layers.LAYERS)
     assert not missing, f"core packages without a layer: {sorted(missing)}"
+
+
+def test_core_keeps_no_module_level_state():
+    """Caches live on the registry, the database or the app: two registries or two apps in
+    one process share nothing. What stays is on a short list, each with its reason."""
+    problems = layers.state_violations()
+    assert not problems, "\n".join(problems)
+    assert all(reason.strip() for reason in layers.STATE_ALLOWED.values())
+    assert len(layers.STATE_ALLOWED) <= 25
+
+
+def test_the_state_check_fails_on_module_level_caches(tmp_path):
+    root = _tree(
+        tmp_path,
+        {
+            "core/__init__.py": "__all__ = ['a']\n",  # dunder names are the import system's
+            "core/cache.py": """\
+                import functools
+                import threading
+                import weakref
+                from collections import OrderedDict
+                from types import MappingProxyType
+
+                _SEEN = {}
+                NAMES: list = []
+                KINDS = set()
+                _BY_REGISTRY = weakref.WeakKeyDictionary()
+                _pages = OrderedDict()
+                _local = threading.local()
+                FROZEN = MappingProxyType({"a": 1})
+                CHOICES = ("a", "b")
+                WORDS = frozenset({"x"})
+                LIMIT = 10
+                try:
+                    _HIDDEN = {}
+                except ImportError:
+                    pass
+
+                @functools.lru_cache(maxsize=8)
+                def pattern(lang):
+                    return lang
+
+                class Thing:
+                    @functools.cache
+                    def method(self):
+                        return {}
+
+                def local_state():
+                    kept = {}
+                    return kept
+                """,
+            "core/orm/__init__.py": "",
+            "core/orm/kept.py": "_ALLOWED = {}\n",
+        },
+    )
+    allowed = {"core.orm.kept._ALLOWED": "a reason", "core.gone.NAME": "a reason"}
+    found = "\n".join(layers.state_violations(root / "core", allowed))
+    for name, what in [
+        ("_SEEN", "a module-level dict"),
+        ("NAMES", "a module-level list"),
+        ("KINDS", "a module-level set()"),
+        ("_BY_REGISTRY", "a module-level WeakKeyDictionary()"),
+        ("_pages", "a module-level OrderedDict()"),
+        ("_local", "a module-level local()"),
+        ("_HIDDEN", "a module-level dict"),
+        ("pattern", "memoised by lru_cache"),
+        ("method", "memoised by cache"),
+    ]:
+        assert f": {name} is {what}:" in found, name
+    for name in ("FROZEN", "CHOICES", "WORDS", "LIMIT", "kept", "__all__", "_ALLOWED"):
+        assert f": {name} is" not in found, name
+    assert "STATE_ALLOWED lists core.gone.NAME, which is not module-level state any more" in found
+    assert len(found.splitlines()) == 10

@@ -53,4 +53,4 @@ class TrackingValue(Model):
     new_raw = fields.Json("New value (raw)")
 
 
-MODELS = [Message, TrackingValue]
+MODELS = (Message, TrackingValue)

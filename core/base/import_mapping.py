@@ -38,4 +38,4 @@ class ImportMapping(Model):
             self.sudo().create({"user_id": uid, "model": model_name, "mapping": chosen})
 
 
-MODELS = [ImportMapping]
+MODELS = (ImportMapping,)

@@ -29,12 +29,12 @@ from core.orm.support import utcnow
 
 _logger = logging.getLogger(__name__)
 
-STATES = [
+STATES = (
     ("outgoing", "Outgoing"),
     ("sent", "Sent"),
     ("exception", "Delivery failed"),
     ("cancel", "Cancelled"),
-]
+)
 RETRY_DELAY = 60  # seconds before the first retry; doubled after each further failure
 
 
@@ -267,7 +267,7 @@ def _max_retries(config):
     return MailSettings.from_config(config).max_attempts - 1
 
 
-JOBS = [
+JOBS = (
     Job(
         "mail.send",
         send_mail_job,
@@ -276,8 +276,8 @@ JOBS = [
         retry_backoff=2,
         transaction=False,
     ),
-]
-MODELS = [MailMail]
+)
+MODELS = (MailMail,)
 
 
 def _enqueue(env, name, **payload):

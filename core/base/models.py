@@ -8,7 +8,7 @@ from core.exceptions import UserError, ValidationError
 from core.orm import api, fields
 from core.orm.models import Model
 
-LANGS = [("en", "English"), ("ru", "Русский")]
+LANGS = (("en", "English"), ("ru", "Русский"))
 
 
 class Module(Model):
@@ -343,7 +343,7 @@ class Users(Model):
     )
 
 
-MODELS = [
+MODELS = (
     Module,
     ModelData,
     ConfigParameter,
@@ -355,4 +355,4 @@ MODELS = [
     CurrencyRate,
     Company,
     Users,
-]
+)

@@ -423,7 +423,7 @@ class ThrottledError(UserError):
         self.wait_seconds = wait_seconds
 
 
-MODELS = [
+MODELS = (
     _RightsChange,
     Groups,
     ModelAccess,
@@ -432,7 +432,7 @@ MODELS = [
     ApiKey,
     LoginAttempt,
     UsersSecurity,
-]
+)
 __all__ = ["MODELS", "ThrottledError", "hash_secret"]
 
 

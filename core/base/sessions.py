@@ -242,6 +242,6 @@ def prune_sessions_job(env):
     return env["res.users.session"].sudo().session_prune()
 
 
-JOBS = [Job("base.session_prune", prune_sessions_job, periodic=crontab(minute="23", hour="3"))]
-MODELS = [UserSession, UserSessionKey, UsersSessions]
+JOBS = (Job("base.session_prune", prune_sessions_job, periodic=crontab(minute="23", hour="3")),)
+MODELS = (UserSession, UserSessionKey, UsersSessions)
 __all__ = ["DEFAULT_IDLE_DAYS", "JOBS", "MODELS", "idle_limit"]

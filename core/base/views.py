@@ -2,7 +2,7 @@
 
 from core.orm import views as V
 
-SETTINGS = [
+SETTINGS = (
     ("users", "Users", "res.users", 10),
     ("groups", "Groups", "res.groups", 20),
     ("access", "Access rights", "ir.model.access", 30),
@@ -16,7 +16,7 @@ SETTINGS = [
     ("webhooks", "Webhooks", "ir.webhook", 110),
     ("webhook_log", "Webhook deliveries", "ir.webhook.delivery", 120),
     ("mail_queue", "Outgoing mail", "mail.mail", 130),
-]
+)
 
 
 def declarations():

@@ -18,4 +18,4 @@ class SavedView(Model):
     is_default = fields.Boolean("Default", default=False)
 
 
-MODELS = [SavedView]
+MODELS = (SavedView,)

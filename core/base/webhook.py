@@ -47,9 +47,9 @@ import logging
 import secrets
 import socket
 import ssl
-import weakref
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from urllib.parse import unquote, urlsplit
 
 from core.exceptions import KontoraError, ValidationError
@@ -61,9 +61,11 @@ from core.plugins import hookimpl
 
 _logger = logging.getLogger(__name__)
 
-EVENTS = [("created", "Created"), ("written", "Changed"), ("deleted", "Deleted")]
-EVENT_FIELDS = {"created": "on_create", "written": "on_write", "deleted": "on_unlink"}
-STATES = [("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")]
+EVENTS = (("created", "Created"), ("written", "Changed"), ("deleted", "Deleted"))
+EVENT_FIELDS = MappingProxyType(
+    {"created": "on_create", "written": "on_write", "deleted": "on_unlink"}
+)
+STATES = (("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed"))
 OWN_MODELS = frozenset({"ir.webhook", "ir.webhook.delivery"})
 MAX_ATTEMPTS = 10  # the most a webhook may ask for: the 10th try comes ~8.5 hours after the 1st
 MAX_TIMEOUT = 300  # seconds
@@ -76,10 +78,6 @@ REQUEUE_BATCH = 500  # deliveries claimed (and queued) per transaction by the sw
 PRUNE_BATCH = 1000  # deliveries deleted per transaction
 KEEP_DAYS = 30  # webhooks.keep_days when the configuration does not say
 MAX_KEEP_DAYS = 36500
-
-# Registries whose database is known to have the ir_webhook table (one made before the
-# webhooks existed gets it when base is upgraded; until then the hooks do nothing).
-_READY: weakref.WeakSet = weakref.WeakSet()
 
 
 def _new_secret():
@@ -236,7 +234,7 @@ class WebhookDelivery(Model):
         return outcome
 
 
-MODELS = [Webhook, WebhookDelivery]
+MODELS = (Webhook, WebhookDelivery)
 
 
 # -- the hooks: one delivery per webhook per batch ---------------------------------------------------
@@ -306,9 +304,12 @@ def _active_webhooks(env) -> dict:
 
 
 def _tables_ready(registry) -> bool:
-    if registry not in _READY and registry.tables["ir.webhook"].table_exists():
-        _READY.add(registry)
-    return registry in _READY
+    """Whether the database has the ir_webhook table (one made before the webhooks existed
+    gets it when base is upgraded; until then the hooks do nothing). Remembered on the
+    registry once it has."""
+    if not registry.__dict__.get("webhook_tables_ready"):
+        registry.webhook_tables_ready = registry.tables["ir.webhook"].table_exists()
+    return registry.webhook_tables_ready
 
 
 def _queue_deliveries(env, model, event, ids, records, hooks, changed):
@@ -531,7 +532,7 @@ def prune_job(env):
     return prune_deliveries(env.registry)
 
 
-JOBS = [
+JOBS = (
     Job(
         "webhook.deliver",
         deliver_job,
@@ -544,7 +545,7 @@ JOBS = [
     # between batches, and the queued jobs go out as each batch commits.
     Job("webhook.requeue", requeue_job, periodic=crontab(minute="*/5"), transaction=False),
     Job("webhook.prune", prune_job, periodic=crontab(minute="10", hour="3"), transaction=False),
-]
+)
 
 
 # -- HTTP ------------------------------------------------------------------------------------------------

@@ -57,6 +57,11 @@ class KontoraPostgresqlDatabase(peewee.PostgresqlDatabase):
     several times more than running it.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # (sql, parameter count) -> (digest, text with $1..$n) of prepared statements
+        self._prepared_texts: dict = {}
+
     def write_transaction(self):
         return self.atomic()
 
@@ -115,7 +120,7 @@ class KontoraPostgresqlDatabase(peewee.PostgresqlDatabase):
         known = getattr(self._state, "prepared", None)
         if known is None or known[0] is not conn:
             known = self._state.prepared = [conn, 0, set()]
-        name, text = _prepared_text(sql, len(params), known[1])
+        name, text = _prepared_text(self._prepared_texts, sql, len(params), known[1])
         if params:
             execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
         else:
@@ -137,13 +142,14 @@ class KontoraPostgresqlDatabase(peewee.PostgresqlDatabase):
 
 
 MAX_PREPARED = 500  # statements kept prepared per connection
-_PREPARED_TEXTS: dict = {}
+MAX_PREPARED_TEXTS = 10_000  # converted statement texts kept per database object
 
 
-def _prepared_text(sql, count, generation) -> tuple[str, str]:
-    """``(statement name, text with $1..$n)`` of a ``%s``-placeholder statement."""
+def _prepared_text(texts: dict, sql, count, generation) -> tuple[str, str]:
+    """``(statement name, text with $1..$n)`` of a ``%s``-placeholder statement; ``texts``
+    (the database's) keeps the conversions."""
     key = (sql, count)
-    found = _PREPARED_TEXTS.get(key)
+    found = texts.get(key)
     if found is None:
         pieces = sql.split("%%")
         number = 0
@@ -160,9 +166,9 @@ def _prepared_text(sql, count, generation) -> tuple[str, str]:
         # psycopg2 formats the whole command: a literal % stays doubled.
         text = "%%".join(converted)
         digest = hashlib.blake2b(sql.encode(), digest_size=8).hexdigest()
-        if len(_PREPARED_TEXTS) > 10_000:
-            _PREPARED_TEXTS.clear()
-        found = _PREPARED_TEXTS[key] = (digest, text)
+        if len(texts) > MAX_PREPARED_TEXTS:
+            texts.clear()
+        found = texts[key] = (digest, text)
     return f"k{generation}_{found[0]}", found[1]
 
 

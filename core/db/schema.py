@@ -2,37 +2,43 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from core.db import trigram
 from core.db.connection import is_postgres
 
-_SQLITE_TYPES = {
-    "char": "TEXT",
-    "text": "TEXT",
-    "selection": "TEXT",
-    "json": "TEXT",
-    "integer": "INTEGER",
-    "many2one": "INTEGER",
-    "float": "REAL",
-    "monetary": "NUMERIC",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "datetime": "DATETIME",
-    "binary": "BLOB",
-}
-_PG_TYPES = {
-    "char": "VARCHAR",
-    "text": "TEXT",
-    "selection": "VARCHAR",
-    "json": "TEXT",
-    "integer": "BIGINT",
-    "many2one": "BIGINT",
-    "float": "DOUBLE PRECISION",
-    "monetary": "NUMERIC",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-    "binary": "BYTEA",
-}
+_SQLITE_TYPES = MappingProxyType(
+    {
+        "char": "TEXT",
+        "text": "TEXT",
+        "selection": "TEXT",
+        "json": "TEXT",
+        "integer": "INTEGER",
+        "many2one": "INTEGER",
+        "float": "REAL",
+        "monetary": "NUMERIC",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "datetime": "DATETIME",
+        "binary": "BLOB",
+    }
+)
+_PG_TYPES = MappingProxyType(
+    {
+        "char": "VARCHAR",
+        "text": "TEXT",
+        "selection": "VARCHAR",
+        "json": "TEXT",
+        "integer": "BIGINT",
+        "many2one": "BIGINT",
+        "float": "DOUBLE PRECISION",
+        "monetary": "NUMERIC",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "datetime": "TIMESTAMP",
+        "binary": "BYTEA",
+    }
+)
 
 
 def q(name: str) -> str:

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import load_config
 from core.exceptions import KontoraError
+from core.i18n import activate, deactivate
 from core.modules.loading import load_registry
 from core.modules.manager import AddonManager
 from core.orm.registry import Registry
@@ -85,6 +86,8 @@ def create_app(config=None) -> Flask:
     def open_database():
         registry = holder.get(check=not checks_own_version(request))
         g.registry = registry
+        # plain core.i18n.translate calls of this request use this app's registry
+        g.kontora_catalogs = activate(registry)
         registry.db.connect(reuse_if_open=True)
 
     @app.teardown_request
@@ -93,6 +96,9 @@ def create_app(config=None) -> Flask:
         # PostgreSQL's handshake are not paid per request. Each request's transaction has
         # ended by now (the `with` blocks commit or roll back).
         g.pop("registry", None)
+        token = g.pop("kontora_catalogs", None)
+        if token is not None:
+            deactivate(token)
 
     init_identity(app)
     init_web_auth(app)

@@ -15,15 +15,18 @@ import io
 import json
 import re
 from decimal import Decimal
+from types import MappingProxyType
 
 from core.io.export import ExportError, export_rows, parse_paths
 from core.io.import_values import zone
 
 EXPORT_MODULE = "__export__"
-FORMATS = {
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-}
+FORMATS = MappingProxyType(
+    {
+        "csv": ("text/csv; charset=utf-8", "csv"),
+        "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    }
+)
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CHUNK = 1000

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime
 import tomllib
 from pathlib import Path
+from types import MappingProxyType
 
 from core.exceptions import AddonError, KontoraError, MissingError
 
-RESERVED = {"model", "id", "noupdate", "values"}
+RESERVED = frozenset({"model", "id", "noupdate", "values"})
 
 
 class DataFileError(AddonError):
@@ -16,7 +17,9 @@ class DataFileError(AddonError):
 
 
 SECURITY_FILE = "security.toml"
-PERM_LETTERS = {"r": "perm_read", "w": "perm_write", "c": "perm_create", "d": "perm_unlink"}
+PERM_LETTERS = MappingProxyType(
+    {"r": "perm_read", "w": "perm_write", "c": "perm_create", "d": "perm_unlink"}
+)
 
 
 def data_files(addon, demo=False) -> list[str]:

@@ -11,6 +11,7 @@ import tomllib
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from core.exceptions import AddonError
 
@@ -19,21 +20,23 @@ ENTRY_POINT_GROUP = "kontora.addons"
 with open(BASE_DIR / "manifest.toml", "rb") as _fh:
     BASE_VERSION = tomllib.load(_fh)["version"]
 PACKAGE_PREFIX = "kontora_addons"
-MANIFEST_KEYS = {
-    "name": str,
-    "version": str,
-    "summary": str,
-    "title": str,
-    "depends": list,
-    "data": list,
-    "demo": list,
-    "auto_install": bool,
-    "author": str,
-    "license": str,
-    "category": str,
-    "after_install": str,
-    "before_uninstall": str,
-}
+MANIFEST_KEYS = MappingProxyType(
+    {
+        "name": str,
+        "version": str,
+        "summary": str,
+        "title": str,
+        "depends": list,
+        "data": list,
+        "demo": list,
+        "auto_install": bool,
+        "author": str,
+        "license": str,
+        "category": str,
+        "after_install": str,
+        "before_uninstall": str,
+    }
+)
 # Manifest keys naming a function of the addon's package, called with a superuser ``env``.
 LIFECYCLE_KEYS = ("after_install", "before_uninstall")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import threading
 import uuid
+from types import MappingProxyType
 
 from core.db.connection import is_postgres
 from core.exceptions import AccessError, DomainError
 from core.orm.domain import normalize
 from core.orm.support import ACCESS_VERSION_KEY, REGISTRY_VERSION_KEY
 
-OPERATIONS = {
-    "read": "perm_read",
-    "write": "perm_write",
-    "create": "perm_create",
-    "unlink": "perm_unlink",
-}
+OPERATIONS = MappingProxyType(
+    {
+        "read": "perm_read",
+        "write": "perm_write",
+        "create": "perm_create",
+        "unlink": "perm_unlink",
+    }
+)
 SYSTEM_GROUP = "base.group_system"
-VERBS = {"read": "read", "write": "change", "create": "create", "unlink": "delete"}
+VERBS = MappingProxyType(
+    {"read": "read", "write": "change", "create": "create", "unlink": "delete"}
+)
 
 
 def is_superuser(env) -> bool:

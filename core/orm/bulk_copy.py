@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import io
 from decimal import Decimal
+from types import MappingProxyType
 
 from core.orm.support import INTEGRITY_ERRORS
 
@@ -80,7 +81,7 @@ def _float(values):
     return out
 
 
-_FLOAT_SPECIAL = {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}
+_FLOAT_SPECIAL = MappingProxyType({"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"})
 
 
 def _boolean(values):
@@ -101,19 +102,21 @@ def _datetime(values):
     return [_NULL if v is None else str(v) for v in values]
 
 
-_FORMATTERS = {
-    "char": _text,
-    "text": _text,
-    "selection": _text,
-    "json": _text,  # the column adapter already made JSON text
-    "integer": _by_str({int}),
-    "many2one": _by_str({int}),
-    "float": _float,
-    "monetary": _by_str({Decimal, int, float}),
-    "boolean": _boolean,
-    "date": _by_str({datetime.date}),
-    "datetime": _datetime,
-}
+_FORMATTERS = MappingProxyType(
+    {
+        "char": _text,
+        "text": _text,
+        "selection": _text,
+        "json": _text,  # the column adapter already made JSON text
+        "integer": _by_str({int}),
+        "many2one": _by_str({int}),
+        "float": _float,
+        "monetary": _by_str({Decimal, int, float}),
+        "boolean": _boolean,
+        "date": _by_str({datetime.date}),
+        "datetime": _datetime,
+    }
+)
 
 
 def _format_column(kind, values):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal
+from types import MappingProxyType
 
 import peewee
 from peewee import JOIN, SQL, Case, NodeList, Value, fn
@@ -15,33 +16,37 @@ from core.db.connection import is_postgres
 from core.exceptions import AccessError, DomainError
 from core.orm import fields as F
 
-OPERATORS = {
-    "=",
-    "!=",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "in",
-    "not in",
-    "like",
-    "ilike",
-    "not like",
-    "not ilike",
-    "=like",
-    "=ilike",
-    "child_of",
-    "parent_of",
-}
-NEGATIVE = {"!=": "=", "not in": "in", "not like": "like", "not ilike": "ilike"}
-INVERSE = {
-    **NEGATIVE,
-    **{v: k for k, v in NEGATIVE.items()},
-    "<": ">=",
-    ">=": "<",
-    ">": "<=",
-    "<=": ">",
-}
+OPERATORS = frozenset(
+    {
+        "=",
+        "!=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "in",
+        "not in",
+        "like",
+        "ilike",
+        "not like",
+        "not ilike",
+        "=like",
+        "=ilike",
+        "child_of",
+        "parent_of",
+    }
+)
+NEGATIVE = MappingProxyType({"!=": "=", "not in": "in", "not like": "like", "not ilike": "ilike"})
+INVERSE = MappingProxyType(
+    {
+        **NEGATIVE,
+        **{v: k for k, v in NEGATIVE.items()},
+        "<": ">=",
+        ">=": "<",
+        ">": "<=",
+        "<=": ">",
+    }
+)
 MAX_DEPTH = 64
 MAX_LEAVES = 2000
 GRANULARITIES = ("day", "week", "month", "quarter", "year")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 
 from core.exceptions import KontoraError
+from core.i18n import activate, deactivate
 from core.orm.write import recompute_field
 
 SUPERUSER_ID = 1
 _logger = logging.getLogger(__name__)
-_local = threading.local()
 
 
 class TransactionState:
@@ -155,11 +154,14 @@ class Environment:
 
 
 def _pending(db) -> list:
-    """Callbacks of committed inner transactions, waiting for the outermost commit."""
-    store = getattr(_local, "pending", None)
+    """Callbacks of committed inner transactions, waiting for the outermost commit: kept in
+    the database's connection state of this thread (peewee's ``db._state``), so two
+    databases, or two threads on one, never see each other's."""
+    state = db._state
+    store = getattr(state, "kontora_after_commit", None)
     if store is None:
-        store = _local.pending = {}
-    return store.setdefault(id(db), [])
+        store = state.kontora_after_commit = []
+    return store
 
 
 def _run_callbacks(callbacks):
@@ -189,19 +191,24 @@ def transaction(registry, uid=SUPERUSER_ID, context=None, write=True, su=False, 
     instead of failing on a lock upgrade. Inside another transaction this is a savepoint,
     and its after-commit callbacks wait for the outermost commit. ``state`` carries over
     what a statement run just before read (e.g. the access version: core.rest.routes).
+    Inside it, ``core.i18n.translate`` uses this registry's catalogs.
     """
     db = registry.db
     nested = db.in_transaction()
     env = Environment(registry, uid, context, su, state)
     manager = db.write_transaction() if write and not nested else db.atomic()
+    token = activate(registry)
     try:
-        with manager:
-            yield env
-            env.recompute()
-    except BaseException:
-        if not nested:
-            _pending(db).clear()
-        raise
-    _after_outermost(db, env.state, nested)
-    if env.state.registry_changed:
-        registry.reload_if_changed()
+        try:
+            with manager:
+                yield env
+                env.recompute()
+        except BaseException:
+            if not nested:
+                _pending(db).clear()
+            raise
+        _after_outermost(db, env.state, nested)
+        if env.state.registry_changed:
+            registry.reload_if_changed()
+    finally:
+        deactivate(token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
 
 import peewee
 
@@ -500,25 +501,27 @@ class Many2many(_X2many):
                 self.column2 = f"{self.column2}2"
 
 
-FIELD_TYPES = {
-    cls.type: cls
-    for cls in (
-        Char,
-        Text,
-        Integer,
-        Float,
-        Monetary,
-        Boolean,
-        Date,
-        Datetime,
-        Selection,
-        Json,
-        Binary,
-        Many2one,
-        One2many,
-        Many2many,
-    )
-}
+FIELD_TYPES = MappingProxyType(
+    {
+        cls.type: cls
+        for cls in (
+            Char,
+            Text,
+            Integer,
+            Float,
+            Monetary,
+            Boolean,
+            Date,
+            Datetime,
+            Selection,
+            Json,
+            Binary,
+            Many2one,
+            One2many,
+            Many2many,
+        )
+    }
+)
 
 
 class NewId:

@@ -12,7 +12,7 @@ import peewee
 from core.db.connection import is_postgres, table_names
 from core.db.schema import add_custom_column, drop_column, has_db_fk
 from core.exceptions import AddonError
-from core.i18n import register_folders, translate
+from core.i18n import addon_catalogs
 from core.orm import fields as F
 from core.orm.access import AccessControl
 from core.orm.env import SUPERUSER_ID, Environment, transaction
@@ -61,6 +61,8 @@ class Registry:
         self.jobs = None
         self._lock = threading.RLock()
         self.pm = make_plugin_manager([(a.name, a.import_module()) for a in self.addons])
+        # this build's translations: core's and the installed addons' (core.i18n)
+        self.catalogs = addon_catalogs(a.path / "i18n" for a in self.addons if a.path)
         self.models: dict = {}
         self.tables: dict = {}
         self.relation_tables: dict = {}
@@ -81,7 +83,6 @@ class Registry:
         self.data = self.views = None
         if "ir.model.access" in self.models:
             self.access = AccessControl(self)
-        register_folders(a.path / "i18n" for a in self.addons if a.path)
         self.services = services
         if services is not None:
             services.attach(self)
@@ -396,8 +397,9 @@ class Registry:
     def hook_event(self, name, **kwargs):
         getattr(self.pm.hook, name)(**kwargs)
 
-    def translate(self, text, lang):
-        return translate(text, lang)
+    def translate(self, text, lang, context=None):
+        """``text`` in ``lang`` from the catalogs of core and this registry's addons."""
+        return self.catalogs.translate(text, lang, context)
 
     def env(self, uid=None, context=None, su=False):
         """An environment outside any managed transaction (shell, tests)."""

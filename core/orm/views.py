@@ -428,7 +428,9 @@ def form_fields(view) -> list[str]:
 
 # -- defaults and custom fields -------------------------------------------------------------------
 
-_SKIP_DEFAULT = {"id", "create_uid", "write_uid", "create_date", "write_date", "display_name"}
+_SKIP_DEFAULT = frozenset(
+    {"id", "create_uid", "write_uid", "create_date", "write_date", "display_name"}
+)
 
 
 def _visible_model_fields(cls):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import sqlite3
 from decimal import Decimal
+from types import MappingProxyType
 
 from core.db import trigram
 from core.db.connection import is_postgres
@@ -21,19 +22,21 @@ from core.orm.support import (
 )
 
 # Values of these Python types need no conversion for a field of the given kind.
-_FAST_TYPES = {
-    "char": (str,),
-    "text": (str,),
-    "integer": (int,),
-    "float": (float,),
-    "many2one": (int,),
-    "boolean": (bool,),
-    "date": (datetime.date,),
-    "selection": (),
-    "monetary": (),
-    "datetime": (),
-    "json": (),
-}
+_FAST_TYPES = MappingProxyType(
+    {
+        "char": (str,),
+        "text": (str,),
+        "integer": (int,),
+        "float": (float,),
+        "many2one": (int,),
+        "boolean": (bool,),
+        "date": (datetime.date,),
+        "selection": (),
+        "monetary": (),
+        "datetime": (),
+        "json": (),
+    }
+)
 INSERT_CHUNK = 5000
 SQLITE_VARIABLES = 32766  # bound parameters per statement (SQLite 3.32 and later)
 

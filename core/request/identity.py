@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from types import MappingProxyType
 
 from flask import (
     Blueprint,
@@ -45,7 +46,7 @@ from core.orm.support import utcnow
 _logger = logging.getLogger(__name__)
 
 # The languages of the interface; the same keys as the selection of ``res.users.lang``.
-LANGUAGES = {"en": "English", "ru": "Русский"}
+LANGUAGES = MappingProxyType({"en": "English", "ru": "Русский"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The REST API checks its own requests: Bearer tokens need no CSRF token, and its cookie
 # sessions compare ``session["csrf_token"]`` there.

@@ -4,6 +4,7 @@ server validates and serialises with (``core/rest/schemas.py``), so the two cann
 from __future__ import annotations
 
 import inspect
+from types import MappingProxyType
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -33,16 +34,18 @@ from core.rest.schemas import (
 )
 
 # -- OpenAPI ------------------------------------------------------------------------------------------
-ERRORS = {
-    "400": ("BadRequest", "Bad parameters: domain, order, fields, limit or malformed JSON"),
-    "401": ("Unauthorized", "No or invalid credentials"),
-    "403": ("Forbidden", "Not allowed (access rights, restricted fields, CSRF token)"),
-    "404": ("NotFound", "No such model, record (or one outside your rules) or method"),
-    "409": ("Conflict", "The record was changed by someone else since you read it"),
-    "413": ("TooLarge", "The request body is too large"),
-    "422": ("Unprocessable", "Validation failed or a business rule refused the change"),
-    "429": ("TooManyRequests", "Over the rate limit; Retry-After says when to try again"),
-}
+ERRORS = MappingProxyType(
+    {
+        "400": ("BadRequest", "Bad parameters: domain, order, fields, limit or malformed JSON"),
+        "401": ("Unauthorized", "No or invalid credentials"),
+        "403": ("Forbidden", "Not allowed (access rights, restricted fields, CSRF token)"),
+        "404": ("NotFound", "No such model, record (or one outside your rules) or method"),
+        "409": ("Conflict", "The record was changed by someone else since you read it"),
+        "413": ("TooLarge", "The request body is too large"),
+        "422": ("Unprocessable", "Validation failed or a business rule refused the change"),
+        "429": ("TooManyRequests", "Over the rate limit; Retry-After says when to try again"),
+    }
+)
 
 
 def _documented(self, field, ret, **kwargs):

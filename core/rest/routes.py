@@ -619,7 +619,7 @@ def openapi(env):
 
 
 # -- anything else under /api/v1 ------------------------------------------------------------------------
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class _AnyPath(PathConverter):

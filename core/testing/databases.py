@@ -16,7 +16,9 @@ from core.testing import turns
 
 PG_ADMIN_URL = os.environ.get("KONTORA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("KONTORA_TEST_REQUIRE_PG") == "1"
-DB_KINDS = [k for k in os.environ.get("KONTORA_TEST_DBS", "sqlite,postgresql").split(",") if k]
+DB_KINDS = tuple(
+    [k for k in os.environ.get("KONTORA_TEST_DBS", "sqlite,postgresql").split(",") if k]
+)
 
 _PG_STATE: dict = {}
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
-from core import i18n
 from core.config import load_config
 from core.testing import turns
 from core.testing.databases import DB_KINDS, Databases
@@ -23,7 +23,7 @@ from core.testing.web import make_app, serving, signed_in
 
 CHROMIUM = os.environ.get("KONTORA_TEST_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("KONTORA_TEST_REQUIRE_BROWSER") == "1"
-CHROMIUM_ARGS = [
+CHROMIUM_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -31,14 +31,16 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-]
+)
 # Passwords are argon2id hashes; the library's default cost (64 MiB, 3 passes, 4 lanes) is
 # for production. Tests hash the same way at the lowest cost, unless they set their own.
-FAST_HASHING = {
-    "security.argon2_time_cost": 1,
-    "security.argon2_memory_kib": 8,
-    "security.argon2_parallelism": 1,
-}
+FAST_HASHING = MappingProxyType(
+    {
+        "security.argon2_time_cost": 1,
+        "security.argon2_memory_kib": 8,
+        "security.argon2_parallelism": 1,
+    }
+)
 
 
 def pytest_addoption(parser):
@@ -74,6 +76,8 @@ def pytest_unconfigure(config):
 
 
 # -- isolation ----------------------------------------------------------------------------------
+# Translations need none: catalogs belong to registries (core.i18n), so a test never sees
+# the addons of a registry another test built.
 
 
 @pytest.hookimpl(wrapper=True)
@@ -81,25 +85,6 @@ def pytest_runtest_protocol(item, nextitem):
     turn = turns.alone() if item.get_closest_marker("kontora_alone") else turns.shared()
     with turn:
         return (yield)
-
-
-@pytest.fixture(autouse=True)
-def _kontora_translations_per_test():
-    """Each test translates with the catalogs of its own registries only.
-
-    Catalog folders are process-wide and only grow (a registry adds its addons'); a test
-    that ran after another addon's registry was built in the same process would otherwise
-    get that addon's translations, so results would depend on which tests a worker ran
-    before. No-op once catalogs no longer live in module state."""
-    folders = getattr(i18n, "_FOLDERS", None)
-    if folders is None:
-        yield
-        return
-    before = list(folders)
-    yield
-    if folders != before:
-        folders[:] = before
-        i18n._CATALOGS.clear()
 
 
 # -- databases and configuration ----------------------------------------------------------------
@@ -275,7 +260,7 @@ def browser():
         pytest.skip("playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS)
         )
         yield instance
         instance.close()
