@@ -276,3 +276,33 @@ def test_a_shared_rate_limit_holds_across_two_server_processes(world, config):
     headers = world.headers("sales_b")
     statuses = [client.get("/api/v1/acc.lead", headers=headers).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+def test_pages_with_computed_fields_are_kept_only_when_they_say_what_they_depend_on(world, sql_log):
+    """A computed field that is not stored but declares what it depends on is a function
+    of the data, like a display name: its page is kept while nothing changed, and a change
+    to what it counts shows at once. One that declares nothing (it may read the clock) is
+    never kept."""
+    from core.rest.search import PageCache
+
+    url = "/api/v1/orm.partner?fields=name,order_count"
+    world.get("admin", "/api/v1/orm.tag")  # the key's last use is recorded (a change)
+    first = world.get("admin", url).get_json()
+    assert [r["order_count"] for r in first["records"]] == [1]
+    sql_log.clear()
+    assert world.get("admin", url).get_json() == first
+    assert not _table_reads(sql_log, "orm_partner") and not _table_reads(sql_log, "orm_order")
+    with world.registry.transaction() as env:
+        partner = env["orm.partner"].sudo().search([])
+        env["orm.order"].sudo().create({"name": "SO2", "partner_id": partner.id})
+    assert [r["order_count"] for r in world.get("admin", url).get_json()["records"]] == [2]
+
+    model = world.registry.models["orm.partner"]
+    field = model._fields["order_count"]
+    pages = PageCache(8)
+    assert field.depends == ("order_ids",) and pages.cacheable(model, ["name", "order_count"])
+    declared, field.depends = field.depends, ()
+    try:
+        assert not pages.cacheable(model, ["name", "order_count"])
+    finally:
+        field.depends = declared

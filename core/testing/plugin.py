@@ -80,10 +80,39 @@ def pytest_unconfigure(config):
 # the addons of a registry another test built.
 
 
+_SPLIT_TURN = pytest.StashKey[bool]()
+
+
+def _turn(item):
+    return turns.alone() if item.get_closest_marker("kontora_alone") else turns.shared()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    turn = turns.alone() if item.get_closest_marker("kontora_alone") else turns.shared()
-    with turn:
+    if nextitem is None:
+        # The last test of this process: its teardown also ends the session's fixtures,
+        # whose database pool needs the shared lock to drop its copies. Holding the turn
+        # there (exclusively, for an ``alone`` test) would wait for itself: the turn covers
+        # the test's setup and its call instead.
+        item.stash[_SPLIT_TURN] = True
+        return (yield)
+    with _turn(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    if not item.stash.get(_SPLIT_TURN, False):
+        return (yield)
+    with _turn(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if not item.stash.get(_SPLIT_TURN, False):
+        return (yield)
+    with _turn(item):
         return (yield)
 
 
