@@ -597,8 +597,7 @@ class Model(metaclass=MetaModel):
     # -- read -------------------------------------------------------------------------------------------
     def read(self, fields=None) -> list[dict]:
         """The values of ``fields`` (all but binary by default) as a list of dicts."""
-        ids = self.ids
-        names, columns = self.read_columns(fields)
+        ids, names, columns = self._read_columns(fields)
         return [
             {
                 "id": id_,
@@ -613,6 +612,10 @@ class Model(metaclass=MetaModel):
         from it. The same checks as ``read`` (visible fields, field groups, record rules);
         rows already in the cache (a ``search_page`` brings every stored column along) are
         not fetched again."""
+        _ids, names, columns = self._read_columns(fields)
+        return names, columns
+
+    def _read_columns(self, fields):
         self.check_access("read")
         if fields is None:
             names = [
@@ -633,15 +636,28 @@ class Model(metaclass=MetaModel):
         ids = self.ids
         if ids:
             stored = [self._fields[n] for n in names if self._fields[n].stored_column]
-            cache = self.env.state.cache
-            missing = [i for i in ids if any(i not in cache.get(field, ()) for field in stored)]
+            missing = self._not_cached(ids, stored)
             if missing:
                 # Only the columns asked for when few are: a list or a board reads a handful
                 # of a wide model's columns for thousands of rows.
                 only = [f.name for f in stored] if fields is not None and len(stored) < 8 else None
                 records._browse(tuple(missing))._fetch_columns(missing, only)
         columns = [self._read_column(records, ids, self._fields[name]) for name in names]
-        return names, columns
+        return ids, names, columns
+
+    def _not_cached(self, ids, fields) -> list:
+        """The ``ids`` (in order) lacking a cached value of one of ``fields``: set
+        differences against each field's cache, no Python loop per value."""
+        cache = self.env.state.cache
+        wanted, missing = set(ids), set()
+        for field in fields:
+            fcache = cache.get(field)
+            if not fcache:
+                return list(ids)
+            missing |= wanted.difference(fcache)
+            if len(missing) == len(wanted):
+                return list(ids)
+        return [i for i in ids if i in missing] if missing else []
 
     def _read_column(self, records, ids, field) -> list:
         """The values of one field for ``ids`` as ``read()`` returns them, from the cache."""
