@@ -79,6 +79,31 @@ def test_salesman_converts_drags_and_wins_a_website_lead_in_the_browser(world, s
         page.click("button[data-call=action_set_won]")
     deal.invalidate_recordset()
     assert (deal.won_status, deal.stage_id.name) == ("won", "Won")
+    # What the salesman sees on the won deal: none of the open deal's buttons, its won date,
+    # nothing of a lost one (computed visibility, not the attribute alone).
+    page.goto(f"{server}/web/crm.lead/{deal.id}?action=crm_leads.action_pipeline")
+    shown = {
+        call: page.locator(f"button[data-call={call}]").first.is_visible()
+        for call in (
+            "action_start",
+            "action_convert",
+            "action_set_won",
+            "action_set_lost",
+            "action_restore",
+            "action_schedule_activity",
+        )
+    }
+    assert shown == {
+        "action_start": False,
+        "action_convert": False,
+        "action_set_won": False,
+        "action_set_lost": False,
+        "action_restore": False,
+        "action_schedule_activity": True,
+    }
+    assert page.locator("[data-field=date_won]").first.is_visible()
+    assert not page.locator("[data-field=date_lost]").first.is_visible()
+    assert not page.locator("[data-field=lost_stage_id]").first.is_visible()
     history = env["crm.stage.history"].search([("lead_id", "=", deal.id)])
     assert history.mapped("stage_id.name") == ["New", "Qualified", "Won"]
 
