@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -352,3 +354,19 @@ def test_serve_refuses_a_database_whose_addons_need_an_upgrade(kontora, config_f
     assert code == 0 and "Upgraded: fx_migrate 1.1" in out
     code, out, _err = kontora("--config", newer_config, "addons", "upgrade", "--all", "--yes")
     assert code == 0 and "Everything is up to date." in out
+
+
+def test_serve_says_at_once_that_the_port_is_taken(kontora, config_file):
+    assert kontora("--config", config_file, "init", "--addons", "base")[0] == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        code, out, err = kontora("--config", config_file, "serve", "--port", port)
+        assert time.monotonic() - started < 10  # no retries of the bind
+    assert code == 1 and "serving" not in out
+    assert one_error_line(err) == (
+        f"Error: port {port} on 127.0.0.1 is taken by another program; stop it or choose "
+        "another port with --port (server.port)"
+    )
