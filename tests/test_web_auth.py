@@ -103,6 +103,14 @@ def test_home_needs_sign_in_and_healthz_stays_public(client):
     assert (health.status_code, health.get_json()["status"]) == (200, "ok")
 
 
+def test_the_icon_is_served_without_signing_in_and_pages_declare_it(client):
+    found = client.get("/favicon.ico", follow_redirects=True)
+    assert found.status_code == 200 and found.mimetype == "image/svg+xml"
+    assert b"<svg" in found.data
+    login = client.get("/web/login").get_data(as_text=True)
+    assert 'rel="icon"' in login and "kontora.svg" in login
+
+
 def test_sign_in_opens_a_fresh_session_with_safe_cookie_and_sign_out_ends_it(client, registry):
     page = client.get("/web/login")
     anonymous_token = token_in(page)

@@ -153,6 +153,12 @@ def _common(env, model_name=None):
 
 
 @bp.route("/web")
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for it whatever the page links: the same icon the pages declare."""
+    return redirect(url_for("static", filename="kontora.svg"), 301)
+
+
 @bp.route("/")
 @page
 def home(env):
