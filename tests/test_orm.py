@@ -39,8 +39,13 @@ def test_create_batch_applies_defaults_and_returns_records_in_order(env):
 def test_required_field_missing_names_the_field_and_record(env):
     with pytest.raises(ValidationError) as info:
         env["orm.partner"].create([{"name": "ok"}, {"email": "x@example.com"}])
-    assert "record 2" in str(info.value) and "orm.partner.name" in str(info.value)
+    # The person's words (issue 11: no technical names); the API and the form get the field.
+    assert str(info.value) == "Record 2: Name is required"
+    assert (info.value.field, info.value.model) == ("name", "orm.partner")
     assert env["orm.partner"].search_count([]) == 0
+    with pytest.raises(ValidationError) as info:
+        env["orm.partner"].with_context(lang="ru").create({"email": "x@example.com"})
+    assert str(info.value) == "Заполните поле «Название»"
 
 
 def test_stored_total_follows_lines_added_changed_and_deleted_in_batch(env):

@@ -36,12 +36,20 @@ def check_required_columns(model, names_values: dict):
         if field.required and not field.compute:
             for index, value in enumerate(values):
                 if value is None or value == "":
-                    where = f"record {index + 1}: " if len(values) > 1 else ""
-                    raise ValidationError(
-                        f"{where}{model.env.translate(field.string)} ({model._name}.{name}) is required",
-                        name,
-                        model._name,
+                    # The person's words: the field's label, never its technical name (the
+                    # error carries the field and the model for the API and the form).
+                    env = model.env
+                    label = env.translate(field.string or name)
+                    message = (
+                        env.translate(
+                            "Record %(number)s: %(field)s is required",
+                            number=index + 1,
+                            field=label,
+                        )
+                        if len(values) > 1
+                        else env.translate("%(field)s is required", field=label)
                     )
+                    raise ValidationError(message, name, model._name)
 
 
 INTEGRITY_ERRORS = (peewee.IntegrityError, sqlite3.IntegrityError, psycopg2.IntegrityError)
