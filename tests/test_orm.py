@@ -40,7 +40,7 @@ def test_required_field_missing_names_the_field_and_record(env):
     with pytest.raises(ValidationError) as info:
         env["orm.partner"].create([{"name": "ok"}, {"email": "x@example.com"}])
     # The person's words (issue 11: no technical names); the API and the form get the field.
-    assert str(info.value) == "Record 2: Name is required"
+    assert str(info.value) == "Name is required (record 2)"
     assert (info.value.field, info.value.model) == ("name", "orm.partner")
     assert env["orm.partner"].search_count([]) == 0
     with pytest.raises(ValidationError) as info:

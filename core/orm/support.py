@@ -42,7 +42,7 @@ def check_required_columns(model, names_values: dict):
                     label = env.translate(field.string or name)
                     message = (
                         env.translate(
-                            "Record %(number)s: %(field)s is required",
+                            "%(field)s is required (record %(number)s)",
                             number=index + 1,
                             field=label,
                         )
