@@ -414,14 +414,12 @@ class Model(metaclass=MetaModel):
         grouped = {i: [] for i in ids}
         db = self.env.db
         for chunk in _chunks(list(ids), PREFETCH_MAX):
-            # One SQL text per field and size class of the chunk (padded by repeating an id).
-            size = max(8, 1 << (len(chunk) - 1).bit_length())
-            marks = ", ".join([db.param] * size)
+            padded = pages.padded_ids(chunk)  # one SQL text per size class of the chunk
+            marks = ", ".join([db.param] * len(padded))
             sql = (
                 f'SELECT "{c1.column_name}", "{c2.column_name}" FROM "{rel._meta.table_name}" '
                 f'WHERE "{c1.column_name}" IN ({marks}) ORDER BY "{c2.column_name}"'
             )
-            padded = chunk + [chunk[-1]] * (size - len(chunk))
             for left, right in db.execute_prepared(sql, padded).fetchall():
                 grouped[left].append(right)
         fcache = self.env.state.cache.setdefault(field, {})

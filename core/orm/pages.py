@@ -194,7 +194,8 @@ def search_ids_in(model, field_name, ids) -> list:
     if not ids or len(ids) > MAX_IN or model.rule_domain("read") or not _plain_order(model, order):
         return model.search_ids([(field_name, "in", ids)])
     env = model.env
-    size = max(8, 1 << (len(ids) - 1).bit_length())
+    padded = padded_ids(ids)
+    size = len(padded)
     key = (
         "in",
         env.registry.version,
@@ -212,13 +213,21 @@ def search_ids_in(model, field_name, ids) -> list:
         return model.search_ids([(field_name, "in", ids)])
     sql, params, positions = plan
     params = list(params)
-    padded = ids + [ids[-1]] * (size - len(ids))
     for position, value in zip(positions, padded, strict=True):
         params[position] = value
     return [row[0] for row in env.db.execute_prepared(sql, params).fetchall()]
 
 
 MAX_IN = 1024
+
+
+def padded_ids(ids) -> list:
+    """``ids`` made as long as their size class (a power of two, at least 8) by repeating the
+    last one, so that ``IN (...)`` lists give a few SQL texts (and prepared statements) in
+    all instead of one per length."""
+    ids = list(ids)
+    size = max(8, 1 << (len(ids) - 1).bit_length())
+    return ids + [ids[-1]] * (size - len(ids))
 
 
 def _compile_in(model, field_name, order, size):
@@ -327,4 +336,4 @@ def _plain_order(model, order) -> bool:
     return True
 
 
-__all__ = ["QueryCache", "search_ids_in", "search_page"]
+__all__ = ["QueryCache", "padded_ids", "search_ids_in", "search_page"]

@@ -220,7 +220,9 @@ def limiter_for(registry):
             return RedisRateLimiter(limit, window, config["jobs.redis_url"], namespace)
         return RateLimiter(limit, window)
 
-    limiters = current_app.extensions.setdefault("kontora.rest.limiters", Limiters())
+    limiters = current_app.extensions.get("kontora.rest.limiters")
+    if limiters is None:  # made once per app, not on every request
+        limiters = current_app.extensions.setdefault("kontora.rest.limiters", Limiters())
     return limiters.get((config.database_url, limit, window, store), make)
 
 
